@@ -1,0 +1,104 @@
+import { existsSync } from "node:fs";
+import type { I2cBus } from "../bus/bus.js";
+import { CountingBus, type TrafficCount } from "../bus/counting.js";
+import { createEmulatedPiGlow } from "../bus/emulated.js";
+import { i2cDevicePath, openLinuxBus } from "../bus/linux.js";
+import { Sn3218 } from "../chip/sn3218.js";
+import { explainBusError } from "./explain.js";
+import { isRaspberryPi } from "./host.js";
+
+/** The bus a PiGlow sits on in every Raspberry Pi since the revision-2 Model B. */
+export const DEFAULT_BUS = 1;
+
+/** How the user asked for the board: `--bus N`, `--emulate`, or neither. */
+export interface BoardRequest {
+  readonly bus?: number | undefined;
+  readonly emulate?: boolean | undefined;
+}
+
+/** An open board: the driver, what the LEDs show, and the traffic it cost. */
+export interface OpenBoard {
+  readonly emulated: boolean;
+  /** `/dev/i2c-N`, or `emulated`. */
+  readonly path: string;
+  /** Why the emulated board was chosen, when the user did not ask for it; for one log line. */
+  readonly notice: string | undefined;
+  readonly driver: Sn3218;
+  readonly traffic: TrafficCount;
+  /**
+   * PWM of OUT1..OUT18 as latched in the chip: read from the emulated chip, or the driver's
+   * shadow copy on hardware (0 where unknown).
+   */
+  latchedPwm(): number[];
+  /** Turns a bus failure into a message with the fix for this board's bus. */
+  explain(error: unknown): unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * Picks the bus: the composition root, and the only place that knows whether the board is real.
+ *
+ * - `--emulate`: the emulated board.
+ * - `--bus N`: `/dev/i2c-N`, required; failures become a {@link SetupError} with the fix.
+ * - neither: `/dev/i2c-1` on a Raspberry Pi where it exists, else the emulated board. Other
+ *   machines' buses are not probed because 0x54 there is often a memory module's SPD EEPROM.
+ */
+export async function openBoard(request: BoardRequest): Promise<OpenBoard> {
+  if (request.emulate === true) {
+    return emulatedBoard(undefined);
+  }
+  if (request.bus === undefined) {
+    const path = i2cDevicePath(DEFAULT_BUS);
+    if (!existsSync(path)) {
+      return emulatedBoard(
+        `No ${path} here, so glitter runs on the emulated board; pass --bus ${DEFAULT_BUS} to ` +
+          `require the PiGlow.`,
+      );
+    }
+    if (!isRaspberryPi()) {
+      return emulatedBoard(
+        `This is not a Raspberry Pi, so glitter leaves ${path} alone and runs on the emulated ` +
+          `board; pass --bus ${DEFAULT_BUS} to use that bus anyway.`,
+      );
+    }
+  }
+  const busNumber = request.bus ?? DEFAULT_BUS;
+  let bus: I2cBus;
+  try {
+    bus = await openLinuxBus(busNumber);
+  } catch (error) {
+    throw explainBusError(error, busNumber);
+  }
+  return hardwareBoard(bus, busNumber);
+}
+
+function emulatedBoard(notice: string | undefined): OpenBoard {
+  const { bus, chip } = createEmulatedPiGlow();
+  const counting = new CountingBus(bus);
+  const driver = new Sn3218(counting);
+  return {
+    emulated: true,
+    path: bus.path,
+    notice,
+    driver,
+    traffic: counting.count,
+    latchedPwm: () => [...chip.state().pwm],
+    explain: (error) => error,
+    close: () => counting.close(),
+  };
+}
+
+function hardwareBoard(bus: I2cBus, busNumber: number): OpenBoard {
+  const counting = new CountingBus(bus);
+  const driver = new Sn3218(counting);
+  return {
+    emulated: false,
+    path: i2cDevicePath(busNumber),
+    notice: undefined,
+    driver,
+    traffic: counting.count,
+    latchedPwm: () => driver.latchedPwm().map((value) => value ?? 0),
+    explain: (error) => explainBusError(error, busNumber),
+    close: () => counting.close(),
+  };
+}

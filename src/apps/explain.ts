@@ -1,0 +1,76 @@
+import { I2cBusError, NACK_CODES } from "../bus/bus.js";
+import { I2cAddonError } from "../bus/linux.js";
+import { SN3218_I2C_ADDRESS } from "../chip/registers.js";
+import { deviceAccess, groupName, inContainer, listI2cBuses } from "./host.js";
+
+/** A failure the user can fix, with the fix in the message. */
+export class SetupError extends Error {
+  override name = "SetupError";
+}
+
+const ENABLE_I2C =
+  "Enable I2C on the Raspberry Pi: add dtparam=i2c_arm=on to /boot/firmware/config.txt " +
+  "(Raspberry Pi OS Bookworm and later; /boot/config.txt before), or run sudo raspi-config, " +
+  "Interface Options, I2C; then reboot.";
+
+function busList(): string {
+  const buses = listI2cBuses();
+  return buses.length === 0
+    ? "No /dev/i2c-* exists here."
+    : `Buses here: ${buses.map((bus) => `/dev/i2c-${bus}`).join(", ")}.`;
+}
+
+/**
+ * Turns a bus failure into a message that says why it failed and what to do. Other errors pass
+ * through unchanged.
+ */
+export function explainBusError(error: unknown, busNumber: number): unknown {
+  if (error instanceof I2cAddonError) {
+    return new SetupError(error.message, { cause: error });
+  }
+  if (!(error instanceof I2cBusError)) {
+    return error;
+  }
+  const path = `/dev/i2c-${busNumber}`;
+  const container = inContainer();
+  let message: string;
+  switch (error.code) {
+    case "ENOENT":
+      message = container
+        ? `${path} does not exist in this container. Enable I2C on the host, then pass the ` +
+          `device in: docker run --device ${path} (compose: devices:). ${ENABLE_I2C}`
+        : `${path} does not exist, so I2C is off or the i2c-dev module is not loaded. ` +
+          `${ENABLE_I2C} ${busList()}`;
+      break;
+    case "EPERM":
+      message =
+        `Opening ${path} is not permitted (EPERM). In a container this means the device was ` +
+        `not passed in: run with --device ${path}, or devices: in compose.yaml; on Kubernetes ` +
+        `use a device plugin or a privileged pod.`;
+      break;
+    case "EACCES": {
+      const access = deviceAccess(path);
+      const gid = access?.gid;
+      const name = gid === undefined ? undefined : groupName(gid);
+      const group =
+        gid === undefined ? "its group" : `group ${name === undefined ? "" : `${name}, `}id ${gid}`;
+      message =
+        `No permission to open ${path} (EACCES). Add the user to ${group}: ` +
+        `sudo usermod -aG ${name ?? "i2c"} "$USER", then log in again; in a container pass ` +
+        `--group-add ${gid ?? "<gid of the device>"}.`;
+      break;
+    }
+    case "EBUSY":
+      message =
+        `Address 0x54 on ${path} is claimed by a kernel driver (EBUSY), probably leds-sn3218 ` +
+        `from a device-tree overlay. Remove that overlay or unbind the driver.`;
+      break;
+    default:
+      message = NACK_CODES.has(error.code)
+        ? `Nothing answered at 0x${SN3218_I2C_ADDRESS.toString(16)} on ${path} (${error.code}). ` +
+          `Check that the PiGlow is seated on the GPIO header, pin 1 to pin 1, or pass the bus it ` +
+          `is on with --bus N. ${busList()}`
+        : `${error.message} Check the wiring and the bus number.`;
+  }
+  return new SetupError(message, { cause: error });
+}
