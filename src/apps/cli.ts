@@ -66,7 +66,7 @@ type Values = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >["values"];
 
-/** A command line that cannot be run as written; the message says how to fix it. */
+/** A command line that cannot be run as written. The message tells how to fix it. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -90,14 +90,14 @@ function numberOption(
     value > range.max
   ) {
     throw new UsageError(
-      `--${name} must be ${kind} from ${range.min} to ${range.max}, got ${describeValue(text)}.`,
+      `${name} must be ${kind} from ${range.min} to ${range.max}, got ${describeValue(text)}.`,
     );
   }
   return value;
 }
 
 function boardRequest(values: Values): BoardRequest {
-  const bus = numberOption("bus", values.bus, { min: 0, max: 255, integer: true });
+  const bus = numberOption("--bus", values.bus, { min: 0, max: 255, integer: true });
   if (bus !== undefined && values.emulate === true) {
     throw new UsageError("--bus and --emulate exclude each other; pass one of them.");
   }
@@ -161,7 +161,7 @@ async function cpuCommand(values: Values, positionals: string[], log: Logger): P
     throw new UsageError(`--${(error as Error).message}`);
   }
   const intervalSeconds =
-    numberOption("interval", values.interval, { min: 0.05, max: 60, integer: false }) ??
+    numberOption("--interval", values.interval, { min: 0.05, max: 60, integer: false }) ??
     DEFAULT_INTERVAL_SECONDS;
   const pickView = viewName(values, process.stdout);
   await runCpu(
@@ -171,13 +171,13 @@ async function cpuCommand(values: Values, positionals: string[], log: Logger): P
       style: styleName,
       visual: {
         brightness:
-          numberOption("brightness", values.brightness, { min: 1, max: 255, integer: true }) ??
+          numberOption("--brightness", values.brightness, { min: 1, max: 255, integer: true }) ??
           style.defaultBrightness,
         gamma:
-          numberOption("gamma", values.gamma, { min: 0.1, max: 5, integer: false }) ??
+          numberOption("--gamma", values.gamma, { min: 0.1, max: 5, integer: false }) ??
           DEFAULT_GAMMA,
       },
-      frames: numberOption("frames", values.frames, { min: 1, max: 2 ** 31, integer: true }),
+      frames: numberOption("--frames", values.frames, { min: 1, max: 2 ** 31, integer: true }),
       keepOnExit: values["keep-on-exit"] === true,
     },
     {

@@ -8,24 +8,25 @@ export interface Cell {
 }
 
 const WIDTH = 41;
-const HEIGHT = 16;
+const HEIGHT = 15;
 const CENTRE_X = 20;
-const CENTRE_Y = 6;
+const CENTRE_Y = 9;
 /** Distance of the white centre LED and of the red tip from the centre, in rows. */
 const INNER_RADIUS = 1.6;
 const OUTER_RADIUS = 8.6;
-/** How far each arm turns clockwise from its centre to its tip, as on the PiGlow's print. */
+/** How far each arm turns clockwise from its centre to its tip, which points up, right-down, left-down. */
 const TWIST_RADIANS = (70 * Math.PI) / 180;
 /** Terminal cells are about twice as tall as wide. */
 const CELL_ASPECT = 2.1;
 
 const OFF_LEVEL = 0.22;
 
-/** Column and row of each channel's LED: legs 120 degrees apart, clockwise from the top. */
+/** Column and row of each channel's LED: leg tips 120 degrees apart, clockwise from the top. */
 const LED_CELLS: readonly (readonly [number, number])[] = POSITIONS.map(({ leg, ring }) => {
   const outward = (RING_NAMES.length - 1 - ring) / (RING_NAMES.length - 1);
   const radius = INNER_RADIUS + outward * (OUTER_RADIUS - INNER_RADIUS);
-  const angle = -Math.PI / 2 + (leg * 2 * Math.PI) / LEG_NAMES.length + TWIST_RADIANS * outward;
+  const tipAngle = -Math.PI / 2 + (leg * 2 * Math.PI) / LEG_NAMES.length;
+  const angle = tipAngle - TWIST_RADIANS * (1 - outward);
   return [
     Math.round(CENTRE_X + CELL_ASPECT * radius * Math.cos(angle)),
     Math.round(CENTRE_Y + radius * Math.sin(angle)),
@@ -33,8 +34,8 @@ const LED_CELLS: readonly (readonly [number, number])[] = POSITIONS.map(({ leg, 
 });
 
 /**
- * Brightness an LED appears to have at a PWM duty: the LED's light is linear in PWM and the eye
- * answers roughly with the 1/2.2 power of it. Dark LEDs stay faintly drawn so the layout shows.
+ * Returns how bright an LED looks at a PWM duty. Its light is linear in PWM and perceived
+ * brightness follows roughly the 1/2.2 power of light. Dark LEDs stay faintly drawn so the layout shows.
  */
 function apparentLevel(pwm: number): number {
   if (pwm === 0) {

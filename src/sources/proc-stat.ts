@@ -17,15 +17,16 @@ export interface CpuTimes {
   readonly guestNice: number;
 }
 
-/** The aggregate `cpu` line and each `cpuN` line, in the order of N. */
+/** The aggregate `cpu` line and each `cpuN` line, keyed by N in ascending order. */
 export interface CpuStat {
   readonly total: CpuTimes;
-  readonly cores: readonly CpuTimes[];
+  readonly cores: ReadonlyMap<number, CpuTimes>;
 }
 
 /** CPU utilisation over one interval, in percent (0-100). */
 export interface CpuReading {
   readonly total: number;
+  /** One value per core online at the end of the interval, in the order of core number. */
   readonly cores: readonly number[];
 }
 
@@ -72,15 +73,15 @@ export function parseProcStat(text: string): CpuStat {
     throw new Error("/proc/stat has no aggregate cpu line; is this Linux procfs?");
   }
   cores.sort((a, b) => a.index - b.index);
-  return { total, cores: cores.map((core) => core.times) };
+  return { total, cores: new Map(cores.map((core) => [core.index, core.times])) };
 }
 
 /**
  * Utilisation in percent between two samples of the same counters: busy is user + nice +
  * system + irq + softirq + steal, idle is idle + iowait. `guest` and `guest_nice` are left out
  * because the kernel already counts them inside `user` and `nice`. A counter that went
- * backwards (a CPU taken offline and back, a counter wrap) adds nothing instead of turning
- * into a negative or over 100 % load; an interval with no ticks at all reads as 0 %.
+ * backwards (a CPU taken offline and back, a counter wrap) adds nothing, so the load stays
+ * within 0-100 %. An interval with no ticks at all reads as 0 %.
  */
 export function utilisation(before: CpuTimes, after: CpuTimes): number {
   let busyTicks = 0;
@@ -100,10 +101,14 @@ export function utilisation(before: CpuTimes, after: CpuTimes): number {
   return ticks === 0 ? 0 : (100 * busyTicks) / ticks;
 }
 
-/** Utilisation of the whole machine and of each core between two samples. */
+/**
+ * Computes the utilisation of the whole machine and of each core between two samples. Cores are
+ * matched by number, so a core taken offline in between does not shift the others. A core that
+ * came online in between reads 0 %.
+ */
 export function cpuReading(before: CpuStat, after: CpuStat): CpuReading {
-  const cores = after.cores.map((core, index) => {
-    const previous = before.cores[index];
+  const cores = Array.from(after.cores, ([index, core]) => {
+    const previous = before.cores.get(index);
     return previous === undefined ? 0 : utilisation(previous, core);
   });
   return { total: utilisation(before.total, after.total), cores };

@@ -256,7 +256,9 @@ extract_vmlinux() {
     [[ -n $offset ]] || return 1
     # --single-stream stops at the end of the kernel and ignores the bytes
     # that follow it in the bzImage.
-    tail -c +$((offset + 1)) "$bzimage" | xz -dc --single-stream >"$output" 2>/dev/null || return 1
+    # xz stops reading before tail ends, so tail runs in a process
+    # substitution where its SIGPIPE does not fail the command.
+    xz -dc --single-stream <(tail -c +$((offset + 1)) "$bzimage") >"$output" 2>/dev/null || return 1
     [[ $(head -c 4 "$output" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]
 }
 
@@ -315,12 +317,17 @@ collect_modules() {
 }
 
 kernel_dir=
+build_dir=
 
 prepare_kernel() {
     if [[ -f $cache/current/ready ]]; then
         kernel_dir=$(readlink -f "$cache/current")
         return 0
     fi
+
+    # Build folders are made only under the cache lock, so any that exist now
+    # were left by a run that was stopped or skipped.
+    rm -rf "$cache"/build.* "$cache"/busybox-download.*
 
     local package
     package=$(kernel_package_name)
@@ -331,8 +338,8 @@ prepare_kernel() {
     [[ -n $package ]] || skip "apt knows no linux-image-amd64 package (not Debian, or no package lists)"
 
     log "downloading $package into $cache (once; limit ${DOWNLOAD_LIMIT} s)"
-    local build
-    build=$(mktemp -d "$cache/build.XXXXXX")
+    build_dir=$(mktemp -d "$cache/build.XXXXXX")
+    local build=$build_dir
     apt_download "$package" "$build"
     local deb
     deb=$(find "$build" -maxdepth 1 -name '*.deb' -print -quit)
@@ -363,6 +370,7 @@ prepare_kernel() {
     mv "$output" "$cache/$release"
     ln -sfn "$release" "$cache/current"
     rm -rf "$build"
+    build_dir=
     kernel_dir=$cache/$release
     log "kernel $release ready in $kernel_dir"
 }
@@ -388,6 +396,9 @@ release_fifo_readers() {
 }
 
 cleanup() {
+    if [[ -n $build_dir ]]; then
+        rm -rf "$build_dir"
+    fi
     if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
         kill "$qemu_pid" 2>/dev/null || true
         wait "$qemu_pid" 2>/dev/null || true
@@ -541,6 +552,11 @@ main() {
             ;;
     esac
 
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+
     mkdir -p "$cache"
     apt_log=$cache/apt.log
     local lock_fd
@@ -556,10 +572,6 @@ main() {
     image=$kernel_dir/$(cat "$kernel_dir/image")
 
     run_dir=$(mktemp -d "${TMPDIR:-/tmp}/glitter-vm.XXXXXX")
-    trap cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    trap 'exit 129' HUP
 
     write_job "$@"
     build_initramfs "$release"
