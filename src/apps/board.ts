@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import type { I2cBus } from "../bus/bus.js";
 import { CountingBus, type TrafficCount } from "../bus/counting.js";
-import { createEmulatedPiGlow } from "../bus/emulated.js";
+import { createEmulatedPiGlow, type EmulatedBus } from "../bus/emulated.js";
+import type { EmulatedSn3218 } from "../bus/emulated-sn3218.js";
 import { i2cDevicePath, openLinuxBus } from "../bus/linux.js";
+import { ReopeningBus } from "../bus/reopening.js";
 import { Sn3218 } from "../chip/sn3218.js";
 import { explainBusError } from "./explain.js";
 import { isRaspberryPi } from "./host.js";
@@ -72,8 +74,11 @@ export async function openBoard(request: BoardRequest): Promise<OpenBoard> {
   return hardwareBoard(bus, busNumber);
 }
 
-function emulatedBoard(notice: string | undefined): OpenBoard {
-  const { bus, chip } = createEmulatedPiGlow();
+/** Builds a board on an emulated PiGlow; tests pass their own to inject faults. */
+export function emulatedBoard(
+  notice: string | undefined,
+  { bus, chip }: { bus: EmulatedBus; chip: EmulatedSn3218 } = createEmulatedPiGlow(),
+): OpenBoard {
   const counting = new CountingBus(bus);
   const driver = new Sn3218(counting);
   return {
@@ -89,7 +94,8 @@ function emulatedBoard(notice: string | undefined): OpenBoard {
 }
 
 function hardwareBoard(bus: I2cBus, busNumber: number): OpenBoard {
-  const counting = new CountingBus(bus);
+  const reopening = new ReopeningBus(bus.path, () => openLinuxBus(busNumber), bus);
+  const counting = new CountingBus(reopening);
   const driver = new Sn3218(counting);
   return {
     emulated: false,

@@ -5,12 +5,14 @@ import { resolveTarget } from "../board/piglow.js";
 import { DEFAULT_GAMMA, DEFAULT_STYLE, findStyle, STYLES } from "../visuals/visuals.js";
 import { openBoard, type BoardRequest, type OpenBoard } from "./board.js";
 import { runCpu } from "./cpu.js";
+import { formatDoctor, runDoctor } from "./doctor.js";
 import { SetupError } from "./explain.js";
 import { createLogger, type Logger } from "./log.js";
 import { clearBoard, stageLit } from "./session.js";
 import { jsonView, noView, terminalView, VIEW_NAMES, type View, type ViewName } from "./views.js";
 
 const DEFAULT_INTERVAL_SECONDS = 0.5;
+const DEFAULT_REFRESH_SECONDS = 10;
 
 const HELP = `glitter: CPU load and more on a Pimoroni PiGlow, or on an emulated board
 
@@ -20,6 +22,8 @@ Usage:
                                          set LEDs to a raw PWM duty, 0-255
   glitter off [<target>...] [options]    darken the targets, or the whole board and
                                          put the chip in shutdown when none is given
+  glitter doctor [--bus N]               check the I2C set-up of this host or container,
+                                         one line per check, with the fix for each failure
 
 Targets: all; a leg: top, right, left (or leg0-leg2); a ring: red, orange, yellow, green,
 blue, white (or ring0-ring5); one LED: top-red ... left-white, or its channel 0-17.
@@ -41,6 +45,9 @@ cpu options:
   --gamma X          gamma exponent for bar and arms, 0.1 to 5 (default ${DEFAULT_GAMMA})
   --frames N         stop after N frames
   --keep-on-exit     leave the LEDs lit when stopping
+  --refresh SECONDS  rewrite every register this often, so a board that lost power lights
+                     again even while the picture stands still; 0 turns it off
+                     (default ${DEFAULT_REFRESH_SECONDS}; costs 27 bytes of bus traffic each time)
 
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace
   -h, --help         show this help
@@ -57,6 +64,7 @@ const OPTIONS = {
   gamma: { type: "string" },
   frames: { type: "string" },
   "keep-on-exit": { type: "boolean" },
+  refresh: { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -179,6 +187,9 @@ async function cpuCommand(values: Values, positionals: string[], log: Logger): P
       },
       frames: numberOption("--frames", values.frames, { min: 1, max: 2 ** 31, integer: true }),
       keepOnExit: values["keep-on-exit"] === true,
+      refreshSeconds:
+        numberOption("--refresh", values.refresh, { min: 0, max: 3600, integer: false }) ??
+        DEFAULT_REFRESH_SECONDS,
     },
     {
       log,
@@ -261,6 +272,19 @@ async function setCommand(
   log.debug({ bus: board.path, ...board.traffic }, off ? "off" : "set");
 }
 
+async function doctorCommand(values: Values, positionals: string[]): Promise<number> {
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `glitter doctor takes no arguments, got ${describeValue(positionals[0])}.`,
+    );
+  }
+  const bus = numberOption("--bus", values.bus, { min: 0, max: 255, integer: true });
+  const results = await runDoctor({ bus });
+  process.stdout.write(`${formatDoctor(results)}
+`);
+  return results.some((result) => result.status === "fail") ? 1 : 0;
+}
+
 /**
  * Runs one glitter command line and returns the process exit code: 0 on success (also when
  * stopped by a signal), 1 when the board cannot be used, 2 for a command line error.
@@ -295,12 +319,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "off":
         await setCommand(values, rest, log, true);
         return 0;
+      case "doctor":
+        return await doctorCommand(values, rest);
       case undefined:
         process.stdout.write(HELP);
         return 2;
       default:
         throw new UsageError(
-          `Unknown command ${describeValue(command)}. Commands: cpu, set, off; see glitter --help.`,
+          `Unknown command ${describeValue(command)}. Commands: cpu, set, off, doctor; see glitter --help.`,
         );
     }
   } catch (error) {

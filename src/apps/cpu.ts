@@ -14,6 +14,11 @@ export interface CpuOptions {
   /** Stop after this many frames; undefined runs until the signal aborts. */
   readonly frames: number | undefined;
   readonly keepOnExit: boolean;
+  /**
+   * Seconds between full rewrites of every register, 0 for none. The chip cannot be read back,
+   * so this is the only way a board that lost power while the picture stood still lights again.
+   */
+  readonly refreshSeconds: number;
 }
 
 export interface CpuDependencies {
@@ -22,6 +27,8 @@ export interface CpuDependencies {
   /** Aborted by SIGINT or SIGTERM. */
   readonly signal: AbortSignal;
   readonly readCpu?: CpuStatReader;
+  /** Opens the board; tests pass an emulated board with faults. */
+  readonly openBoard?: (request: BoardRequest) => Promise<OpenBoard>;
 }
 
 /**
@@ -32,7 +39,7 @@ export interface CpuDependencies {
 export async function runCpu(options: CpuOptions, deps: CpuDependencies): Promise<void> {
   const { log } = deps;
   const style = findStyle(options.style);
-  const board = await openBoard(options.board);
+  const board = await (deps.openBoard ?? openBoard)(options.board);
   if (board.notice !== undefined) {
     log.info({ bus: board.path }, board.notice);
   }
@@ -66,6 +73,7 @@ async function drawFrames(
   const sender = new FrameSender(board, deps.log);
   let frame = 0;
   let due = Date.now() + options.intervalMs;
+  let lastFullWrite = Date.now();
   while (options.frames === undefined || frame < options.frames) {
     try {
       await sleep(Math.max(0, due - Date.now()), undefined, { signal: deps.signal });
@@ -77,7 +85,12 @@ async function drawFrames(
       continue;
     }
     const picture = render(reading, options.visual);
-    const sent = await sender.send(picture.pwm);
+    const rewriteAll =
+      options.refreshSeconds > 0 && Date.now() - lastFullWrite >= options.refreshSeconds * 1000;
+    const sent = await sender.send(picture.pwm, rewriteAll);
+    if (sent && rewriteAll) {
+      lastFullWrite = Date.now();
+    }
     due = Math.max(due + options.intervalMs, Date.now());
     if (!sent) {
       due = Date.now() + sender.delay(options.intervalMs);

@@ -62,10 +62,17 @@ export class FrameSender {
     return Math.min(FrameSender.MAX_BACKOFF_MS, intervalMs * 2 ** this.#failures);
   }
 
-  /** Sends `pwm` (18 values); returns false when the bus failed and the frame was not shown. */
-  async send(pwm: ArrayLike<number>): Promise<boolean> {
+  /**
+   * Sends `pwm` (18 values); returns false when the bus failed and the frame was not shown.
+   * With `rewriteAll`, every register is sent whatever the shadow copy says, which restores a
+   * chip that lost power or was reset without any write failing.
+   */
+  async send(pwm: ArrayLike<number>, rewriteAll = false): Promise<boolean> {
     stageLit(this.#board);
     this.#board.driver.setAllPwm(pwm);
+    if (rewriteAll) {
+      this.#board.driver.invalidate();
+    }
     try {
       await this.#board.driver.update();
     } catch (error) {

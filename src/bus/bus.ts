@@ -28,6 +28,15 @@ export interface I2cBus {
    */
   writeI2cBlock(address: number, register: number, data: Uint8Array): Promise<void>;
 
+  /**
+   * Sends the SMBus "quick command" with the R/W bit clear: START, address+W, STOP, no data.
+   * It changes no register, so it probes a write-only device without any visible effect
+   * (as `i2cdetect -q` does).
+   *
+   * @throws I2cBusError with a NACK code when nothing acknowledges `address`.
+   */
+  writeQuick(address: number): Promise<void>;
+
   /** Releases the bus. Later writes fail with `EBADF`; closing twice is allowed. */
   close(): Promise<void>;
 }

@@ -31,6 +31,17 @@ export class CountingBus implements I2cBus {
     this.count.wireBytes += 2 + data.length;
   }
 
+  async writeQuick(address: number): Promise<void> {
+    try {
+      await this.#inner.writeQuick(address);
+    } catch (error) {
+      this.count.failures += 1;
+      throw error;
+    }
+    this.count.transactions += 1;
+    this.count.wireBytes += 1;
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

@@ -1,3 +1,4 @@
+import { checkInteger } from "../core/check.js";
 import { checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
 import { EmulatedSn3218, Sn3218RejectError, SN3218_ADDRESS } from "./emulated-sn3218.js";
 
@@ -26,6 +27,8 @@ export const EMULATED_NACK_CODE = "EREMOTEIO";
 export class EmulatedBus implements I2cBus {
   readonly path = "emulated";
   readonly transactions: Transaction[] = [];
+  /** Quick commands, kept apart because they carry no register or data. */
+  readonly quickWrites: { readonly address: number; readonly error?: string }[] = [];
   readonly #devices = new Map<number, EmulatedDevice>();
   readonly #unplugged = new Set<number>();
   #pendingFaults: string[] = [];
@@ -68,7 +71,22 @@ export class EmulatedBus implements I2cBus {
     return Promise.resolve();
   }
 
-  #deliver(address: number, register: number, data: Uint8Array): void {
+  writeQuick(address: number): Promise<void> {
+    try {
+      checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+      this.#acknowledge(address);
+    } catch (error) {
+      if (error instanceof I2cBusError) {
+        this.quickWrites.push({ address, error: error.code });
+      }
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.quickWrites.push({ address });
+    return Promise.resolve();
+  }
+
+  /** Fails as the adapter would when `address` gets no acknowledgement; returns its device. */
+  #acknowledge(address: number): EmulatedDevice {
     if (this.#closed) {
       throw new I2cBusError("Write on a closed emulated bus. Open a new bus first.", {
         code: "EBADF",
@@ -92,6 +110,11 @@ export class EmulatedBus implements I2cBus {
         address,
       });
     }
+    return device;
+  }
+
+  #deliver(address: number, register: number, data: Uint8Array): void {
+    const device = this.#acknowledge(address);
     try {
       device.write(register, data);
     } catch (error) {

@@ -1,3 +1,4 @@
+import { open } from "node:fs/promises";
 import { checkInteger } from "../core/check.js";
 import { checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
 
@@ -9,6 +10,7 @@ interface NativePromisifiedBus {
     length: number,
     buffer: Buffer,
   ): Promise<{ bytesWritten: number; buffer: Buffer }>;
+  writeQuick(address: number, bit: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,13 +74,7 @@ class LinuxBus implements I2cBus {
 
   async writeI2cBlock(address: number, register: number, data: Uint8Array): Promise<void> {
     checkBlockWrite(address, register, data);
-    if (this.#closed) {
-      throw new I2cBusError(`Write on closed bus ${this.path}. Open it again first.`, {
-        code: "EBADF",
-        path: this.path,
-        address,
-      });
-    }
+    this.#checkOpen(address);
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
     try {
       await this.#native.writeI2cBlock(address, register, data.length, buffer);
@@ -88,6 +84,32 @@ class LinuxBus implements I2cBus {
         `I2C block write to ${hex(address)} register ${hex(register)} on ${this.path} failed: ${code}.`,
         { code, path: this.path, address, cause: error },
       );
+    }
+  }
+
+  async writeQuick(address: number): Promise<void> {
+    checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+    this.#checkOpen(address);
+    try {
+      await this.#native.writeQuick(address, 0);
+    } catch (error) {
+      const code = errnoCode(error);
+      throw new I2cBusError(`Quick write to ${hex(address)} on ${this.path} failed: ${code}.`, {
+        code,
+        path: this.path,
+        address,
+        cause: error,
+      });
+    }
+  }
+
+  #checkOpen(address: number): void {
+    if (this.#closed) {
+      throw new I2cBusError(`Write on closed bus ${this.path}. Open it again first.`, {
+        code: "EBADF",
+        path: this.path,
+        address,
+      });
     }
   }
 
@@ -109,6 +131,15 @@ class LinuxBus implements I2cBus {
 export async function openLinuxBus(busNumber: number): Promise<I2cBus> {
   checkInteger("busNumber", busNumber, 0, 255, "Use N of /dev/i2c-N, usually 1 on a Raspberry Pi.");
   const path = i2cDevicePath(busNumber);
+  // i2c-bus opens the device only on the first transfer, so open it here once to report
+  // ENOENT, EACCES or EPERM at start-up rather than on the first frame.
+  try {
+    const handle = await open(path, "r+");
+    await handle.close();
+  } catch (error) {
+    const code = errnoCode(error);
+    throw new I2cBusError(`Opening ${path} failed: ${code}.`, { code, path, cause: error });
+  }
   const addon = await loadAddon();
   try {
     return new LinuxBus(path, await addon.openPromisified(busNumber));

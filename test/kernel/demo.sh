@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Guest script that shows what vm-run.sh provides, with a check per claim:
 #   test/kernel/vm-run.sh test/kernel/demo.sh [I2C_BUS_PACKAGE_FOLDER]
-# I2C_BUS_PACKAGE_FOLDER, when given, is a folder whose node_modules holds a
-# built i2c-bus addon; the demo then writes registers through it too.
+# I2C_BUS_PACKAGE_FOLDER, when given, is a folder whose node_modules contains
+# a built i2c-bus addon, and the demo then writes registers through it too.
 #
 # i2c-stub keeps a 256-byte register file per fake chip and implements only
 # SMBus transfers, so registers written here read back, which the real
@@ -61,7 +61,8 @@ read_register() {
 
 start_uptime=$(cut -d ' ' -f 1 /proc/uptime)
 echo "kernel $(uname -r), I2C_BUS=$I2C_BUS, cwd $PWD, uid $(id -u)"
-echo "$(node -e 'console.log(`node ${process.version} (${process.arch})`)')"
+# shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
+node -e 'console.log(`node ${process.version} (${process.arch})`)'
 
 expect_equal "cwd is the project folder" yes "$([[ -f test/kernel/vm-run.sh ]] && echo yes || echo no)"
 expect_equal "/dev/i2c-0 is a character device" yes "$([[ -c /dev/i2c-0 ]] && echo yes || echo no)"
@@ -87,7 +88,7 @@ expect_equal "i2cdump row 00 starts with the written bytes" "00: 01 20 40 80 ff"
 expect_failure "plain I2C transfer is rejected by i2c-stub" "I2C transfers capability" \
     /usr/sbin/i2ctransfer -y "$I2C_BUS" w2@0x54 0x01 0x11
 
-# Unplug while a process holds the device open: the open file keeps a
+# Unplug while a process has the device open: the open file keeps a
 # reference on i2c-stub, so rmmod fails.
 exec {held_fd}<>/dev/i2c-0
 expect_failure "unload while /dev/i2c-0 is open" "i2c_stub" glitter-stub-unload
@@ -125,6 +126,7 @@ modprobe i2c-dev
 expect_equal "/dev/i2c-0 is back with i2c-dev" yes "$([[ -c /dev/i2c-0 ]] && echo yes || echo no)"
 
 if [[ -n $i2c_bus_folder ]]; then
+    # shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
     I2C_BUS_MODULE=$i2c_bus_folder/node_modules/i2c-bus node -e '
         const i2c = require(process.env.I2C_BUS_MODULE);
         const bus = i2c.openSync(Number(process.env.I2C_BUS));
@@ -140,9 +142,10 @@ if [[ -n $i2c_bus_folder ]]; then
     expect_equal "i2c-bus block write read back by i2cget" "0x01 0x02 0x03" \
         "$(read_register 0x01) $(read_register 0x02) $(read_register 0x03)"
 
-    # The error code that an application sees when no chip answers at 0x54.
+    # The error code that an application gets when no chip acknowledges 0x54.
     glitter-stub-unload
     glitter-stub-load 0x55
+    # shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
     I2C_BUS_MODULE=$i2c_bus_folder/node_modules/i2c-bus node -e '
         const bus = require(process.env.I2C_BUS_MODULE).openSync(Number(process.env.I2C_BUS));
         try {

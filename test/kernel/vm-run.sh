@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Run a shell script as root inside a QEMU virtual machine that boots Debian's
 # x86-64 kernel with i2c-dev and "i2c-stub chip_addr=0x54" loaded, so the
-# script sees a real /dev/i2c-0 with a fake SN3218 (PiGlow) at address 0x54.
+# script gets a real /dev/i2c-0 with a fake SN3218 (PiGlow) at address 0x54.
 #
 # Usage: test/kernel/vm-run.sh SCRIPT [ARG...]
 #        test/kernel/vm-run.sh - [ARG...]     (reads the script from stdin)
 #
 # Inside the VM the script runs as root with:
-#   - the host's root folder as "/", read-only over 9p under a tmpfs overlay:
-#     the script may write anywhere, and every write is gone after the run;
-#     so the host's node, i2c-tools and this project are all there
+#   - the host's root folder as "/" (read-only over 9p, under a tmpfs
+#     overlay), so the host's node, i2c-tools and this project are there.
+#     The script may write anywhere, and every write is gone after the run.
 #   - cwd = the project folder (the one that contains test/kernel/)
 #   - env: I2C_BUS=0, GLITTER_VM=1, HOME=/root, LANG=C.UTF-8, the caller's
 #     PATH behind /run/glitter/bin, and the variables named in GLITTER_VM_ENV
@@ -18,20 +18,22 @@
 #     glitter-run-as UID[:GID[:GROUP,...]] COMMAND..., and busybox's modprobe,
 #     insmod, rmmod and lsmod (for example "rmmod i2c_dev" removes every
 #     /dev/i2c-N)
-#   - no stdin; an executable script runs directly, another one through its
-#     #! line, or /bin/sh when it has none
-# In Debian's busybox, "i2cset" and friends can resolve to busybox applets, so
-# call the real i2c-tools as /usr/sbin/i2cset, /usr/sbin/i2cget, /usr/sbin/i2cdump.
+#   - stdin from /dev/null
+# An executable script runs directly, another one through its #! line, or
+# through /bin/sh when it has none. Busybox sh may run its own i2cset applet
+# for "i2cset", so call the real i2c-tools by full path (/usr/sbin/i2cset,
+# /usr/sbin/i2cget, /usr/sbin/i2cdump).
 #
 # The script's stdout and stderr arrive on this command's stdout and stderr.
 # Exit status:
 #   the script's own exit status, when it finished
-#   77   skipped: this host cannot run the VM (one "vm-run: SKIP: ..." line
-#        says why: not x86-64, QEMU missing and not installable, no network
-#        for the first kernel download, ...)
+#   77   skipped because this host cannot run the VM, with one
+#        "vm-run: SKIP: ..." line that gives the reason (not x86-64, QEMU
+#        missing and not installable, no network for the first kernel
+#        download, ...)
 #   124  the script ran longer than GLITTER_VM_TIMEOUT and was stopped
-#   125  the VM failed (no boot, setup error, crash); the kernel console's
-#        last lines follow on stderr
+#   125  the VM failed (no boot, setup error, crash), and the kernel
+#        console's last lines follow on stderr
 #   2    invalid usage
 # A script can also exit with 77, 124 or 125 itself; only the vm-run: lines
 # on stderr tell those cases apart.
@@ -43,7 +45,7 @@
 #   GLITTER_VM_MEMORY        guest memory in MiB (default 1024)
 #   GLITTER_VM_ENV           space-separated names of variables to copy into
 #                            the guest, for example "NODE_OPTIONS CI"
-#   GLITTER_VM_NO_INSTALL=1  never run apt-get install; skip instead
+#   GLITTER_VM_NO_INSTALL=1  skip instead of running apt-get install
 #   GLITTER_VM_VERBOSE=1     print boot and run times on stderr
 #   GLITTER_VM_KEEP=1        keep the run folder (console log, QEMU log)
 #
@@ -189,11 +191,12 @@ is_static_binary() {
 busybox=
 
 # The initramfs has no shared libraries, so it needs a static busybox. A
-# dynamic busybox package on the host is left alone: the static one is then
-# unpacked into the cache instead of replacing it.
+# dynamic busybox package on the host is left alone, and the static one is
+# then unpacked into the cache instead of replacing it.
 find_static_busybox() {
     local candidate
-    for candidate in /bin/busybox /usr/bin/busybox "$cache/busybox/bin/busybox"; do
+    local unpacked=("$cache/busybox/bin/busybox" "$cache/busybox/usr/bin/busybox")
+    for candidate in /bin/busybox /usr/bin/busybox "${unpacked[@]}"; do
         if is_static_binary "$candidate"; then
             busybox=$candidate
             return 0
@@ -208,9 +211,13 @@ find_static_busybox() {
     timeout "$EXTRACT_LIMIT" dpkg-deb -x "$folder"/busybox-static_*.deb "$cache/busybox" ||
         fail "unpacking busybox-static failed"
     rm -rf "$folder"
-    is_static_binary "$cache/busybox/bin/busybox" ||
-        fail "the busybox-static package has no static $cache/busybox/bin/busybox"
-    busybox=$cache/busybox/bin/busybox
+    for candidate in "${unpacked[@]}"; do
+        if is_static_binary "$candidate"; then
+            busybox=$candidate
+            return 0
+        fi
+    done
+    fail "the busybox-static package contains no static busybox binary (looked in $cache/busybox)"
 }
 
 prepare_host_tools() {
@@ -238,14 +245,15 @@ prepare_host_tools() {
 # The package that linux-image-amd64 currently depends on, for example
 # linux-image-6.1.0-57-amd64.
 kernel_package_name() {
-    apt-cache depends linux-image-amd64 2>/dev/null |
-        sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$/\1/p' | head -n 1
+    local depends
+    depends=$(apt-cache depends linux-image-amd64 2>/dev/null || true)
+    sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$/\1/p' <<<"$depends" | head -n 1
 }
 
 # Write an uncompressed vmlinux next to the bzImage when possible. QEMU boots
 # an ELF kernel through its PVH entry point without running the bzImage
-# decompressor, which under TCG saves about 3 s per boot (measured with
-# Debian's 6.1 kernel). Debian compresses the kernel with xz.
+# decompressor, which under TCG saved 2 to 3 s per boot with Debian 12's
+# 6.1 kernel. Debian 12 compresses its kernel with xz.
 extract_vmlinux() {
     local bzimage=$1 config=$2 output=$3
     grep -q '^CONFIG_PVH=y' "$config" || return 1
@@ -255,9 +263,9 @@ extract_vmlinux() {
     offset=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bzimage" | head -n 1 | cut -d : -f 1)
     [[ -n $offset ]] || return 1
     # --single-stream stops at the end of the kernel and ignores the bytes
-    # that follow it in the bzImage.
-    # xz stops reading before tail ends, so tail runs in a process
-    # substitution where its SIGPIPE does not fail the command.
+    # that follow it in the bzImage. Because xz stops reading before tail
+    # ends, tail runs in a process substitution, where its SIGPIPE does not
+    # fail the command.
     xz -dc --single-stream <(tail -c +$((offset + 1)) "$bzimage") >"$output" 2>/dev/null || return 1
     [[ $(head -c 4 "$output" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]
 }
@@ -357,6 +365,7 @@ prepare_kernel() {
     cp "$build/root/boot/vmlinuz-$release" "$output/vmlinuz"
     if extract_vmlinux "$output/vmlinuz" "$build/root/boot/config-$release" "$output/vmlinux"; then
         echo vmlinux >"$output/image"
+        rm "$output/vmlinuz"
     else
         rm -f "$output/vmlinux"
         echo vmlinuz >"$output/image"
@@ -384,7 +393,7 @@ stdout_pid=
 stderr_pid=
 
 # A reader blocked in opening a FIFO whose writer never came (QEMU failed
-# early) wakes up when any writer opens it, and then sees end of file.
+# early) wakes up when any writer opens it, and then reads end of file.
 release_fifo_readers() {
     local fifo fd
     for fifo in "$run_dir/stdout.fifo" "$run_dir/stderr.fifo"; do
@@ -395,6 +404,7 @@ release_fifo_readers() {
     done
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     if [[ -n $build_dir ]]; then
         rm -rf "$build_dir"
@@ -496,6 +506,10 @@ build_initramfs() {
 start_vm() {
     local image=$1
     local run=$run_dir
+    # The guest runs only test code, so it skips CPU vulnerability
+    # mitigations, and "quiet loglevel=4" keeps only warnings and errors in
+    # the console log.
+    # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
     local qemu_args=(
         -accel tcg -cpu max -machine q35 -smp 1 -m "$memory_mib"
         -nodefaults -no-user-config -display none -no-reboot
