@@ -59,8 +59,11 @@ export class I2cBusError extends Error {
   }
 }
 
-/** Error codes that mean "no device acknowledged the address" on Linux I2C adapters. */
-export const NACK_CODES: ReadonlySet<string> = new Set(["ENXIO", "EREMOTEIO", "EIO"]);
+/**
+ * Error codes that mean "no device acknowledged the address" on Linux I2C adapters: ENXIO,
+ * EREMOTEIO or EIO from hardware controllers, ENODEV from the kernel's i2c-stub.
+ */
+export const NACK_CODES: ReadonlySet<string> = new Set(["ENXIO", "EREMOTEIO", "EIO", "ENODEV"]);
 
 /** Checks the arguments of {@link I2cBus.writeI2cBlock}, as every implementation must. */
 export function checkBlockWrite(address: unknown, register: unknown, data: unknown): void {

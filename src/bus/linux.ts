@@ -61,49 +61,53 @@ export function i2cDevicePath(busNumber: number): string {
   return `/dev/i2c-${busNumber}`;
 }
 
+/**
+ * Milliseconds without a transfer after which the device file is closed. An open
+ * `/dev/i2c-N` holds a reference on its adapter's kernel module, so releasing it between
+ * frames lets the adapter driver be unloaded and loaded again under a running daemon. Reopening
+ * costs one open() and one I2C_SLAVE ioctl per frame.
+ */
+const RELEASE_AFTER_IDLE_MS = 100;
+
 /** A Linux I2C adapter, `/dev/i2c-N`, through the `i2c-bus` package's SMBus calls. */
 class LinuxBus implements I2cBus {
   readonly path: string;
-  readonly #native: NativePromisifiedBus;
+  readonly #busNumber: number;
+  readonly #addon: NativeI2cModule;
+  #native: NativePromisifiedBus | undefined;
+  #releaseTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(path: string, native: NativePromisifiedBus) {
+  constructor(path: string, busNumber: number, addon: NativeI2cModule) {
     this.path = path;
-    this.#native = native;
+    this.#busNumber = busNumber;
+    this.#addon = addon;
   }
 
   async writeI2cBlock(address: number, register: number, data: Uint8Array): Promise<void> {
     checkBlockWrite(address, register, data);
-    this.#checkOpen(address);
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
-    try {
-      await this.#native.writeI2cBlock(address, register, data.length, buffer);
-    } catch (error) {
-      const code = errnoCode(error);
-      throw new I2cBusError(
-        `I2C block write to ${hex(address)} register ${hex(register)} on ${this.path} failed: ${code}.`,
-        { code, path: this.path, address, cause: error },
-      );
-    }
+    await this.#transfer(
+      address,
+      `I2C block write to ${hex(address)} register ${hex(register)}`,
+      async (native) => {
+        await native.writeI2cBlock(address, register, data.length, buffer);
+      },
+    );
   }
 
   async writeQuick(address: number): Promise<void> {
     checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
-    this.#checkOpen(address);
-    try {
-      await this.#native.writeQuick(address, 0);
-    } catch (error) {
-      const code = errnoCode(error);
-      throw new I2cBusError(`Quick write to ${hex(address)} on ${this.path} failed: ${code}.`, {
-        code,
-        path: this.path,
-        address,
-        cause: error,
-      });
-    }
+    await this.#transfer(address, `Quick write to ${hex(address)}`, (native) =>
+      native.writeQuick(address, 0),
+    );
   }
 
-  #checkOpen(address: number): void {
+  async #transfer(
+    address: number,
+    what: string,
+    run: (native: NativePromisifiedBus) => Promise<void>,
+  ): Promise<void> {
     if (this.#closed) {
       throw new I2cBusError(`Write on closed bus ${this.path}. Open it again first.`, {
         code: "EBADF",
@@ -111,6 +115,28 @@ class LinuxBus implements I2cBus {
         address,
       });
     }
+    clearTimeout(this.#releaseTimer);
+    try {
+      this.#native ??= await this.#addon.openPromisified(this.#busNumber);
+      await run(this.#native);
+    } catch (error) {
+      const code = errnoCode(error);
+      throw new I2cBusError(`${what} on ${this.path} failed: ${code}.`, {
+        code,
+        path: this.path,
+        address,
+        cause: error,
+      });
+    } finally {
+      this.#releaseTimer = setTimeout(() => void this.#release(), RELEASE_AFTER_IDLE_MS);
+      this.#releaseTimer.unref();
+    }
+  }
+
+  async #release(): Promise<void> {
+    const native = this.#native;
+    this.#native = undefined;
+    await native?.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -118,7 +144,8 @@ class LinuxBus implements I2cBus {
       return;
     }
     this.#closed = true;
-    await this.#native.close();
+    clearTimeout(this.#releaseTimer);
+    await this.#release();
   }
 }
 
@@ -140,11 +167,5 @@ export async function openLinuxBus(busNumber: number): Promise<I2cBus> {
     const code = errnoCode(error);
     throw new I2cBusError(`Opening ${path} failed: ${code}.`, { code, path, cause: error });
   }
-  const addon = await loadAddon();
-  try {
-    return new LinuxBus(path, await addon.openPromisified(busNumber));
-  } catch (error) {
-    const code = errnoCode(error);
-    throw new I2cBusError(`Opening ${path} failed: ${code}.`, { code, path, cause: error });
-  }
+  return new LinuxBus(path, busNumber, await loadAddon());
 }

@@ -89,16 +89,20 @@ describe("recovery from bus faults", () => {
     });
     const warnings = lines.filter((line) => line.msg.startsWith("bus write failed"));
     assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.code, "EIO");
-    assert.equal(warnings[0]?.bus, "emulated");
+    const [warning] = warnings;
+    assert.ok(warning !== undefined);
+    assert.equal(warning.code, "EIO");
+    assert.equal(warning.bus, "emulated");
     const recoveries = lines.filter((line) => line.msg.startsWith("bus recovered"));
     assert.equal(recoveries.length, 1);
     assert.equal(recoveries[0]?.failedAttempts, 3);
 
     const failed = bus.transactions.findLastIndex((t) => t.error === "EIO");
     const next = bus.transactions.slice(failed + 1, failed + 3);
-    assert.equal(next[0]?.register, PWM_OUT(1), "re-initialisation starts with every register");
-    assert.equal(next[0]?.data.length, 22, "PWM, LED control and the update register");
+    const [rewrite] = next;
+    assert.ok(rewrite !== undefined);
+    assert.equal(rewrite.register, PWM_OUT(1), "re-initialisation starts with every register");
+    assert.equal(rewrite.data.length, 22, "PWM, LED control and the update register");
     assert.deepEqual(next[1], { address: ADDRESS, register: SHUTDOWN, data: [NORMAL] });
     assert.ok(chip.state().visible.some((value) => value > 0));
   });
