@@ -49,7 +49,7 @@ cpu options:
                      again even while the picture stands still; 0 turns it off
                      (default ${DEFAULT_REFRESH_SECONDS}; costs 27 bytes of bus traffic each time)
 
-  --log-level LEVEL  fatal, error, warn, info (default), debug, trace
+  --log-level LEVEL  fatal, error, warn, info (default), debug, trace, silent
   -h, --help         show this help
   --version          print the version
 `;
@@ -73,6 +73,26 @@ const OPTIONS = {
 type Values = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >["values"];
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Options that only `glitter cpu` reads. */
+const CPU_OPTIONS = [
+  "style",
+  "interval",
+  "brightness",
+  "gamma",
+  "frames",
+  "keep-on-exit",
+  "refresh",
+] as const;
+
+function rejectCpuOptions(values: Values, command: string | undefined): void {
+  const given = CPU_OPTIONS.find((name) => values[name] !== undefined);
+  if (given !== undefined && command !== undefined) {
+    throw new UsageError(`--${given} applies to glitter cpu only, not to glitter ${command}.`);
+  }
+}
 
 /** A command line that cannot be run as written. The message tells how to fix it. */
 export class UsageError extends Error {
@@ -141,9 +161,21 @@ function version(): string {
   return packageJson.version;
 }
 
-/** Waits for SIGINT or SIGTERM; a second signal exits at once, for a stuck bus. */
+/**
+ * Waits for SIGINT, SIGTERM or a closed stdout (EPIPE, as when piped into `head`), so the
+ * board is cleared in each case. A second signal exits at once, for a stuck bus.
+ */
 function stopSignal(log: Logger): AbortSignal {
   const controller = new AbortController();
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") {
+      throw error;
+    }
+    if (!controller.signal.aborted) {
+      log.info("stdout closed; stopping");
+      controller.abort();
+    }
+  });
   const stop = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
       log.warn({ signal }, "second signal; exiting without clearing the LEDs");
@@ -185,7 +217,7 @@ async function cpuCommand(values: Values, positionals: string[], log: Logger): P
           numberOption("--gamma", values.gamma, { min: 0.1, max: 5, integer: false }) ??
           DEFAULT_GAMMA,
       },
-      frames: numberOption("--frames", values.frames, { min: 1, max: 2 ** 31, integer: true }),
+      frames: numberOption("--frames", values.frames, { min: 1, max: 1e9, integer: true }),
       keepOnExit: values["keep-on-exit"] === true,
       refreshSeconds:
         numberOption("--refresh", values.refresh, { min: 0, max: 3600, integer: false }) ??
@@ -266,6 +298,7 @@ async function setCommand(
     pwm: board.latchedPwm(),
     reading: undefined,
     style: off ? "off" : "set",
+    note: off ? "off" : "set",
     bus: { ...board.traffic },
   });
   view.close();
@@ -290,11 +323,21 @@ async function doctorCommand(values: Values, positionals: string[]): Promise<num
  * stopped by a signal), 1 when the board cannot be used, 2 for a command line error.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  const negative = argv.find((arg) => /^-\d/.test(arg));
+  if (negative !== undefined) {
+    process.stderr.write(
+      `glitter: ${describeValue(negative)} is not a valid value: PWM, bus and option values ` +
+        `are never negative. See glitter --help.\n`,
+    );
+    return 2;
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(`glitter: ${(error as Error).message} See glitter --help.\n`);
+    // Keep the first sentence of node:util's message, which names the option.
+    const first = (error as Error).message.split(/\.\s/)[0]?.replace(/\.$/, "") ?? "";
+    process.stderr.write(`glitter: ${first}. See glitter --help.\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -306,9 +349,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const log = createLogger({ level: values["log-level"] });
   const [command, ...rest] = positionals;
+  const level = values["log-level"] ?? "info";
+  if (!LOG_LEVELS.includes(level)) {
+    process.stderr.write(
+      `glitter: --log-level must be one of ${LOG_LEVELS.join(", ")}, got ${describeValue(level)}.\n`,
+    );
+    return 2;
+  }
+  const log = createLogger({ level });
   try {
+    if (command !== "cpu") {
+      rejectCpuOptions(values, command);
+    }
     switch (command) {
       case "cpu":
         await cpuCommand(values, rest, log);
@@ -322,7 +375,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "doctor":
         return await doctorCommand(values, rest);
       case undefined:
-        process.stdout.write(HELP);
+        process.stderr.write(`glitter: missing command: cpu, set, off or doctor.\n\n${HELP}`);
         return 2;
       default:
         throw new UsageError(
@@ -335,7 +388,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     if (error instanceof SetupError) {
-      log.fatal({ err: error.cause }, error.message);
+      const cause = error.cause as { code?: unknown; path?: unknown } | undefined;
+      log.fatal({ code: cause?.code, bus: cause?.path }, error.message);
       return 1;
     }
     log.fatal({ err: error }, "glitter failed");

@@ -44,13 +44,15 @@ export async function runCpu(options: CpuOptions, deps: CpuDependencies): Promis
     log.info({ bus: board.path }, board.notice);
   }
   const view = deps.createView(board);
+  try {
+    await initialiseBoard(board);
+  } catch (error) {
+    view.close();
+    await board.close();
+    throw board.explain(error);
+  }
   let shown = 0;
   try {
-    try {
-      await initialiseBoard(board);
-    } catch (error) {
-      throw board.explain(error);
-    }
     log.info(
       { bus: board.path, style: options.style, intervalMs: options.intervalMs },
       "cpu visualiser started",
@@ -115,9 +117,11 @@ async function leave(
   log: Logger,
   clearedFrame: number,
 ): Promise<void> {
+  let cleared = false;
   if (!options.keepOnExit) {
     try {
       await clearBoard(board);
+      cleared = true;
       view.show({
         frame: clearedFrame,
         pwm: board.latchedPwm(),
@@ -131,5 +135,5 @@ async function leave(
   }
   view.close();
   await board.close();
-  log.info({ bus: board.path, ...board.traffic, cleared: !options.keepOnExit }, "stopped");
+  log.info({ bus: board.path, ...board.traffic, cleared }, "stopped");
 }

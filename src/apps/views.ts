@@ -10,6 +10,8 @@ export interface FrameReport {
   /** The reading the frame shows; undefined for the cleared frame at exit. */
   readonly reading: CpuReading | undefined;
   readonly style: string;
+  /** Shown in place of the CPU load when `reading` is undefined; "cleared" by default. */
+  readonly note?: string;
   /** Bus transactions and wire bytes since start. */
   readonly bus: { readonly transactions: number; readonly wireBytes: number };
 }
@@ -49,19 +51,20 @@ export function jsonView(out: NodeJS.WritableStream): View {
 }
 
 /** The board drawn in colour on a terminal, redrawn in place, with a status line under it. */
-export function terminalView(out: NodeJS.WritableStream, label: string): View {
+export function terminalView(out: NodeJS.WriteStream, label: string): View {
   let drawnLines = 0;
   return {
     show(report) {
       const lines = toAnsi(drawBoard(report.pwm));
       const load =
         report.reading === undefined
-          ? "cleared"
+          ? (report.note ?? "cleared")
           : `CPU ${report.reading.total.toFixed(1).padStart(5)} %`;
-      lines.push(
+      const status =
         `  ${load}   ${report.style}   ${label}   frame ${report.frame}   ` +
-          `bus ${report.bus.wireBytes} bytes`,
-      );
+        `bus ${report.bus.wireBytes} bytes`;
+      // A line wider than the terminal wraps, and the rewind below would then fall short.
+      lines.push(status.slice(0, Math.max(1, (out.columns || 80) - 1)));
       const rewind = drawnLines === 0 ? "\x1b[?25l" : `\x1b[${drawnLines}F`;
       out.write(rewind + lines.map((line) => `${line}\x1b[K`).join("\n") + "\n");
       drawnLines = lines.length;

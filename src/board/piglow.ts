@@ -128,7 +128,12 @@ export function resolveTarget(target: string): readonly number[] {
     if (numbered[1] === "ring") {
       return ringChannels(index);
     }
-    return [checkLed(index)];
+    if (index >= LED_COUNT) {
+      throw new RangeError(
+        `target ${describeValue(target)} is not a channel: LEDs are numbered 0 to 17.`,
+      );
+    }
+    return [index];
   }
   const named = POSITIONS.findIndex((position) => position.name === text);
   if (named >= 0) {

@@ -71,6 +71,27 @@ describe("glitter cpu end to end", () => {
     assert.match(stderr, /"msg":"stopped"/);
   });
 
+  test("clears and exits 0 when stdout closes", async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, "cpu", "--emulate", "--view", "json", "--interval", "0.05"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    let received = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      received += chunk;
+      if (received.split("\n").length > 2) {
+        child.stdout.destroy();
+      }
+    });
+    const [code] = (await once(child, "exit")) as [number | null];
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /stdout closed; stopping/);
+    assert.match(stderr, /"cleared":true,"msg":"stopped"/);
+  });
+
   test("stops by itself after --frames", () => {
     const result = run([
       "cpu",
@@ -151,7 +172,12 @@ describe("command line errors", () => {
     [["set", "purple", "3"], /target "purple" is not an LED, leg or ring/],
     [["set", "red", "256"], /pwm for red must be an integer from 0 to 255, got "256"/],
     [["dance"], /Unknown command "dance"/],
-    [["cpu", "--nope"], /Unknown option '--nope'/],
+    [["cpu", "--nope"], /Unknown option '--nope'. See glitter --help.\n$/],
+    [["cpu", "--log-level", "loud"], /--log-level must be one of fatal, error, warn, info/],
+    [["set", "red", "-1"], /"-1" is not a valid value/],
+    [["set", "red", "10", "--style", "bar"], /--style applies to glitter cpu only/],
+    [["off", "--frames", "3"], /--frames applies to glitter cpu only/],
+    [[], /missing command: cpu, set, off or doctor/],
   ];
   for (const [args, message] of cases) {
     test(`glitter ${args.join(" ")}`, () => {

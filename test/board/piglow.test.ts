@@ -57,7 +57,10 @@ describe("PiGlow map", () => {
       resolveTarget("ALL"),
       Array.from({ length: 18 }, (_, i) => i),
     );
-    assert.throws(() => resolveTarget("18"), /led must be an integer from 0 to 17, got 18/);
+    assert.throws(
+      () => resolveTarget("18"),
+      /target "18" is not a channel: LEDs are numbered 0 to 17/,
+    );
     assert.throws(() => resolveTarget("purple"), /target "purple" is not an LED, leg or ring/);
     assert.throws(() => resolveTarget("leg3"), /leg must be an integer from 0 to 2, got 3/);
   });
