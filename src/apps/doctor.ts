@@ -120,6 +120,7 @@ function checkPlatform(root: string): CheckResult[] {
 }
 
 function checkModules(root: string): CheckResult {
+  const container = inContainer(root);
   const modules = loadedModules(root);
   const chardev = existsSync(`${root}sys/class/i2c-dev`) || modules.has("i2c_dev");
   const adapters = ["i2c_bcm2835", "i2c_bcm2708", "i2c_designware_platform", "i2c_stub"].filter(
@@ -130,13 +131,15 @@ function checkModules(root: string): CheckResult {
       name: "kernel modules",
       status: "fail",
       detail: "i2c-dev is not loaded, so no /dev/i2c-N can exist",
-      fix: "sudo modprobe i2c-dev, and add i2c-dev to /etc/modules to load it at boot (raspi-config does both)",
+      fix: container
+        ? "modules come from the host: load i2c-dev there (sudo modprobe i2c-dev), then pass the device in with --device"
+        : "sudo modprobe i2c-dev, and add i2c-dev to /etc/modules to load it at boot (turning I2C on in raspi-config does both)",
     };
   }
   return {
     name: "kernel modules",
     status: "ok",
-    detail: `i2c-dev${adapters.length > 0 ? `, ${adapters.join(", ")}` : ""}`,
+    detail: `i2c_dev${adapters.length > 0 ? `, ${adapters.join(", ")}` : ""}`,
   };
 }
 
@@ -154,13 +157,13 @@ function checkBuses(root: string, chosen: number): CheckResult {
   return { name: "buses", status: "info", detail: described.join("; ") };
 }
 
-function failure(name: string, error: unknown, busNumber: number): CheckResult {
+function failure(name: string, what: string, error: unknown, busNumber: number): CheckResult {
   const explained = explainBusError(error, busNumber);
   const code = error instanceof I2cBusError ? error.code : "";
   return {
     name,
     status: "fail",
-    detail: code === "" ? "failed" : `failed with ${code}`,
+    detail: code === "" ? what : `${what}: ${code}`,
     fix: explained instanceof Error ? explained.message : String(explained),
   };
 }
@@ -173,9 +176,9 @@ async function checkDevice(busNumber: number): Promise<CheckResult[]> {
     bus = await openLinuxBus(busNumber);
   } catch (error) {
     if (error instanceof I2cAddonError) {
-      return [failure("i2c-bus addon", error, busNumber)];
+      return [failure("i2c-bus addon", "loading the addon failed", error, busNumber)];
     }
-    return [failure(path, error, busNumber)];
+    return [failure(path, "open failed", error, busNumber)];
   }
   const results: CheckResult[] = [{ name: path, status: "ok", detail: "opened for writing" }];
   try {
@@ -187,7 +190,9 @@ async function checkDevice(busNumber: number): Promise<CheckResult[]> {
     });
   } catch (error) {
     const nack = error instanceof I2cBusError && NACK_CODES.has(error.code);
-    results.push(failure(nack ? "PiGlow" : `${path} quick write`, error, busNumber));
+    results.push(
+      failure("PiGlow", nack ? "nothing answered at 0x54" : "quick write failed", error, busNumber),
+    );
   } finally {
     await bus.close();
   }
@@ -205,23 +210,33 @@ export async function runDoctor(
   const results = checkPlatform(root);
   let busNumber = options.bus;
   if (busNumber === undefined) {
-    const choice = headerBus(boardRevision(root));
+    const choice = isRaspberryPi(root)
+      ? headerBus(boardRevision(root))
+      : { bus: 1, note: "not a Raspberry Pi: bus 1, the default" };
     busNumber = choice.bus;
-    results.push({ name: "bus", status: "info", detail: choice.note });
+    results.push({ name: "bus choice", status: "info", detail: choice.note });
+  } else if (HDMI_BUSES.has(busNumber)) {
+    results.push({
+      name: "bus choice",
+      status: "fail",
+      detail: `--bus ${busNumber} is an HDMI DDC bus on the Pi 4 and 400, never the PiGlow's`,
+      fix: "the PiGlow sits on the GPIO header's bus: pass --bus 1",
+    });
   } else {
-    results.push({ name: "bus", status: "info", detail: `--bus ${busNumber}` });
+    results.push({ name: "bus choice", status: "info", detail: `--bus ${busNumber}` });
   }
   results.push(checkModules(root));
   results.push(checkBuses(root, busNumber));
-  if (HDMI_BUSES.has(busNumber)) {
+  if (!HDMI_BUSES.has(busNumber)) {
+    results.push(...(await checkDevice(busNumber)));
+  }
+  if (!isRaspberryPi(root) && results.some((result) => result.status === "fail")) {
     results.push({
-      name: "bus",
-      status: "warn",
-      detail: `/dev/i2c-${busNumber} is an HDMI DDC bus on the Pi 4 and 400`,
-      fix: "the PiGlow sits on the GPIO header's bus: pass --bus 1",
+      name: "emulator",
+      status: "info",
+      detail: "without a usable PiGlow, glitter cpu runs on the emulated board (or pass --emulate)",
     });
   }
-  results.push(...(await checkDevice(busNumber)));
   return results;
 }
 

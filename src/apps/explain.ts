@@ -8,10 +8,10 @@ export class SetupError extends Error {
   override name = "SetupError";
 }
 
-const ENABLE_I2C =
-  "Enable I2C on the Raspberry Pi: add dtparam=i2c_arm=on to /boot/firmware/config.txt " +
-  "(Raspberry Pi OS Bookworm and later; /boot/config.txt before), or run sudo raspi-config, " +
-  "Interface Options, I2C; then reboot.";
+/** How to turn I2C on, as a clause that follows "enable I2C". */
+const ENABLE_I2C_STEPS =
+  "add dtparam=i2c_arm=on to /boot/firmware/config.txt (Raspberry Pi OS Bookworm and later; " +
+  "/boot/config.txt before) or turn it on in sudo raspi-config under Interface Options, then reboot";
 
 function busList(): string {
   const buses = listI2cBuses();
@@ -37,10 +37,11 @@ export function explainBusError(error: unknown, busNumber: number): unknown {
   switch (error.code) {
     case "ENOENT":
       message = container
-        ? `${path} does not exist in this container. Enable I2C on the host, then pass the ` +
-          `device in: docker run --device ${path} (compose: devices:). ${ENABLE_I2C}`
-        : `${path} does not exist, so I2C is off or the i2c-dev module is not loaded. ` +
-          `${ENABLE_I2C} ${busList()}`;
+        ? `${path} does not exist in this container. If the host has it, pass it in with ` +
+          `docker run --device ${path} (compose: devices:). If the host lacks it too, enable ` +
+          `I2C on the host: ${ENABLE_I2C_STEPS}.`
+        : `${path} does not exist, so I2C is off or the i2c-dev module is not loaded. To ` +
+          `enable I2C on a Raspberry Pi, ${ENABLE_I2C_STEPS}. ${busList()}`;
       break;
     case "EPERM":
       message =
@@ -52,12 +53,18 @@ export function explainBusError(error: unknown, busNumber: number): unknown {
       const access = deviceAccess(path);
       const gid = access?.gid;
       const name = gid === undefined ? undefined : groupName(gid);
-      const group =
-        gid === undefined ? "its group" : `group ${name === undefined ? "" : `${name}, `}id ${gid}`;
-      message =
-        `No permission to open ${path} (EACCES). Add the user to ${group}: ` +
-        `sudo usermod -aG ${name ?? "i2c"} "$USER", then log in again; in a container pass ` +
-        `--group-add ${gid ?? "<gid of the device>"}.`;
+      const prefix = `No permission to open ${path} (EACCES).`;
+      if (gid === undefined) {
+        message = `${prefix} Add the user to the device's group, which ls -l ${path} shows.`;
+      } else if (name === undefined) {
+        message =
+          `${prefix} The device belongs to group id ${gid}, which has no name here. In a ` +
+          `container pass --group-add ${gid}; elsewhere run glitter as a member of that group.`;
+      } else {
+        message =
+          `${prefix} Add the user to group ${name} (id ${gid}): sudo usermod -aG ${name} ` +
+          `"$USER", then log in again. In a container pass --group-add ${gid}.`;
+      }
       break;
     }
     case "EBUSY":

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { boardRevision, formatDoctor, headerBus, runDoctor } from "../../src/apps/doctor.js";
+
+const roots: string[] = [];
+after(() => {
+  for (const root of roots) {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
 
 /** Builds a fake filesystem root with the given files; paths are relative to the root. */
 function fakeRoot(files: Record<string, string | Buffer>): string {
   const root = mkdtempSync(join(tmpdir(), "glitter-doctor-"));
+  roots.push(root);
   for (const [path, content] of Object.entries(files)) {
     const full = join(root, path);
     mkdirSync(join(full, ".."), { recursive: true });
@@ -70,9 +78,10 @@ describe("runDoctor", () => {
     const results = await runDoctor({ root });
     const byName = (name: string) => results.find((result) => result.name === name);
     assert.equal(byName("board")?.status, "ok");
-    assert.match(byName("bus")?.detail ?? "", /revision-1 Model B: bus 0/);
+    assert.match(byName("bus choice")?.detail ?? "", /revision-1 Model B: bus 0/);
     assert.equal(byName("kernel modules")?.status, "fail");
     assert.match(byName("kernel modules")?.fix ?? "", /modprobe i2c-dev/);
+    assert.equal(byName("emulator"), undefined, "a Raspberry Pi gets no emulator hint");
     const text = formatDoctor(results);
     assert.match(text, /^OK {4}board/m);
     assert.match(text, /fix: sudo modprobe i2c-dev/);
@@ -90,7 +99,17 @@ describe("runDoctor", () => {
     const buses = results.find((result) => result.name === "buses");
     assert.match(buses?.detail ?? "", /\/dev\/i2c-1 \(bcm2835 \(i2c@7e804000\)\)/);
     assert.match(buses?.detail ?? "", /\/dev\/i2c-20 \(fef04500.i2c, HDMI, never used\) <- chosen/);
-    assert.ok(results.some((result) => result.status === "warn" && /HDMI/.test(result.detail)));
+    const choice = results.find((result) => result.name === "bus choice");
+    assert.ok(choice !== undefined);
+    assert.equal(choice.status, "fail");
+    assert.match(choice.detail, /HDMI DDC bus/);
+    assert.match(choice.fix ?? "", /pass --bus 1/);
+    assert.equal(
+      results.find((result) => result.name === "/dev/i2c-20"),
+      undefined,
+      "an HDMI bus is never opened",
+    );
+    assert.match(results.at(-1)?.detail ?? "", /runs on the emulated board/);
     assert.equal(results.find((result) => result.name === "kernel modules")?.status, "ok");
   });
 });
