@@ -31,7 +31,8 @@ blue, white (or ring0-ring5); one LED: top-red ... left-white, or its channel 0-
 Board options (all commands):
   --bus N            require the PiGlow on /dev/i2c-N (fails with the fix if it cannot be used)
   --emulate          use the emulated board even where a PiGlow is attached
-                     Neither: /dev/i2c-1 on a Raspberry Pi that has it, else the emulated board.
+                     Neither: GLITTER_EMULATE=1 or GLITTER_BUS=N from the environment, else
+                     /dev/i2c-1 on a Raspberry Pi that has it, else the emulated board.
   --view NAME        terminal: draw the board in place; json: one line per frame on stdout;
                      none. Default: terminal on the emulated board when stdout is a terminal.
 
@@ -124,12 +125,34 @@ function numberOption(
   return value;
 }
 
-function boardRequest(values: Values): BoardRequest {
+/**
+ * Picks the board from `--bus` and `--emulate`, or else from the environment variables
+ * GLITTER_EMULATE=1 and GLITTER_BUS=N, which let a container image default to the hardware
+ * and still switch to the emulated board with one `-e` option. Flags win over the environment,
+ * and GLITTER_EMULATE wins over GLITTER_BUS.
+ */
+function boardRequest(values: Values, env: NodeJS.ProcessEnv = process.env): BoardRequest {
   const bus = numberOption("--bus", values.bus, { min: 0, max: 255, integer: true });
   if (bus !== undefined && values.emulate === true) {
     throw new UsageError("--bus and --emulate exclude each other; pass one of them.");
   }
-  return { bus, emulate: values.emulate };
+  if (bus !== undefined || values.emulate === true) {
+    return { bus, emulate: values.emulate };
+  }
+  const emulate = env["GLITTER_EMULATE"];
+  if (emulate !== undefined && emulate !== "" && emulate !== "0") {
+    if (emulate !== "1") {
+      throw new UsageError(`GLITTER_EMULATE must be 1 or 0, got ${describeValue(emulate)}.`);
+    }
+    return { emulate: true };
+  }
+  const envBus = env["GLITTER_BUS"];
+  return {
+    bus:
+      envBus === undefined || envBus === ""
+        ? undefined
+        : numberOption("GLITTER_BUS", envBus, { min: 0, max: 255, integer: true }),
+  };
 }
 
 function viewName(values: Values, out: NodeJS.WriteStream): (board: OpenBoard) => ViewName {

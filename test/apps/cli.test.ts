@@ -14,8 +14,12 @@ interface JsonFrame {
   bus: { transactions: number; wireBytes: number };
 }
 
-function run(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    timeout: 20_000,
+    env: { ...process.env, ...env },
+  });
   const frames = result.stdout
     .split("\n")
     .filter((line) => line !== "")
@@ -158,6 +162,39 @@ describe("glitter set and off", () => {
     const result = run(["off", "--emulate", "--view", "json"]);
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(result.frames[0]?.pwm, new Array<number>(18).fill(0));
+  });
+});
+
+describe("board from the environment", () => {
+  test("GLITTER_EMULATE=1 wins over GLITTER_BUS", () => {
+    const result = run(["set", "red", "9", "--view", "json"], {
+      GLITTER_EMULATE: "1",
+      GLITTER_BUS: "1",
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.frames[0]?.pwm[6], 9);
+  });
+
+  test("GLITTER_BUS requires that bus", () => {
+    const result = run(["set", "red", "9"], { GLITTER_BUS: "9" });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /\/dev\/i2c-9 does not exist/);
+  });
+
+  test("--emulate wins over GLITTER_BUS", () => {
+    const result = run(["off", "--emulate"], { GLITTER_BUS: "9" });
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  test("invalid values are named", () => {
+    assert.match(
+      run(["off"], { GLITTER_EMULATE: "yes" }).stderr,
+      /GLITTER_EMULATE must be 1 or 0, got "yes"/,
+    );
+    assert.match(
+      run(["off"], { GLITTER_BUS: "one" }).stderr,
+      /GLITTER_BUS must be an integer from 0 to 255, got "one"/,
+    );
   });
 });
 
