@@ -16,7 +16,7 @@
 #   BUILD_TIMEOUT   seconds for the nodejs install build [1800]
 #   RUN_TIMEOUT     seconds for the node run, enforced inside the container [300]
 #
-# Exits non-zero if any platform fails; the output says which and why.
+# Exits non-zero if any platform fails, after logging which one and why.
 set -euo pipefail
 
 IMAGE_REPO=${IMAGE_REPO:-glitter-base}
@@ -24,7 +24,7 @@ SUITE=${SUITE:-trixie}
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 
-# Debian's docker.io client builds with the engine's built-in BuildKit; newer
+# Debian's docker.io client builds with the engine's built-in BuildKit. Newer
 # clients without the buildx plugin reject DOCKER_BUILDKIT=1.
 if [[ -z ${DOCKER:-} ]]; then
   if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
@@ -107,15 +107,19 @@ check_platform() {
   log "$platform: built $tag in $((SECONDS - start))s"
 
   # `timeout docker run` would only stop the client, so the time limit is
-  # enforced by timeout(1) inside the container.
+  # enforced by timeout(1) inside the container. --init matters under qemu:
+  # without it the emulated process is PID 1, and when it crashes, qemu-user
+  # 7.2 (Debian bookworm) re-raises the signal on itself, which the kernel ignores for
+  # a namespace's init, so the container hangs instead of exiting.
   local -a env_args=()
   [[ -n $cpu ]] && env_args=(-e "QEMU_CPU=$cpu")
   start=$SECONDS
   local output status=0
-  output=$("$DOCKER" run --rm --platform "$platform" "${env_args[@]}" "$tag" \
+  output=$("$DOCKER" run --rm --init --platform "$platform" "${env_args[@]}" "$tag" \
     timeout "$RUN_TIMEOUT" node -e "$NODE_PROBE" 2>&1) || status=$?
   if ((status != 0)); then
-    # Exit status 132 is 128 + SIGILL: the CPU met an instruction it lacks.
+    # 132 (SIGILL) or 139 (SIGSEGV) usually means the emulated CPU lacks an
+    # instruction. qemu-user 7.2 reports armhf code on arm1176 as SIGSEGV.
     log "$platform: FAILED: node exited with status $status${cpu:+ on QEMU_CPU=$cpu}: $output"
     return 1
   fi
@@ -124,7 +128,7 @@ check_platform() {
 
 main() {
   (($#)) || { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
-  "$DOCKER" info >/dev/null 2>&1 || { log "no Docker engine answers, run docker/make-base.sh first"; exit 1; }
+  "$DOCKER" info >/dev/null 2>&1 || { log "no Docker engine responds, run docker/make-base.sh first to start one"; exit 1; }
 
   local platform failed=0
   for platform in "$@"; do

@@ -25,7 +25,7 @@
 #   BUILD_TIMEOUT        seconds per image import build [600]
 #
 # Needs root: it installs packages, may start dockerd, mounts binfmt_misc and
-# runs debootstrap. If no Docker engine answers, the script starts one with
+# runs debootstrap. If no Docker engine responds, the script starts one with
 # `setsid -f dockerd`, logging to $GLITTER_CACHE_DIR/dockerd.log. That engine
 # outlives the script, so stop it by its pid (`pidof dockerd`) when done.
 set -euo pipefail
@@ -49,6 +49,14 @@ fi
 log() { printf '%s make-base: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Fail with debootstrap's own last error line, which usually names the
+# package or the step that broke (for example a .deb the mirror returns 404 for).
+die_debootstrap() {
+  local message=$1 log_file=$2 last_error
+  last_error=$(grep -E '^E: ' "$log_file" | tail -n 1 || true)
+  die "$message${last_error:+: $last_error} (full log: $log_file)"
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
@@ -56,7 +64,7 @@ usage() {
 
 # Map a Docker platform to the Debian architecture that runs on it. armel is
 # Debian's ARMv5TE soft-float port and the one that fits the ARMv6 Pi Zero and
-# Pi 1; armhf needs ARMv7.
+# Pi 1. armhf needs ARMv7.
 debian_arch_for() {
   case $1 in
     linux/amd64) echo amd64 ;;
@@ -96,7 +104,7 @@ install_missing_tools() {
     die "apt-get install ${missing[*]} failed or timed out after ${APT_TIMEOUT}s"
 }
 
-# Start dockerd if no engine answers. The lock keeps parallel runs of this
+# Start dockerd if no engine responds. The lock keeps parallel runs of this
 # script (one per platform) from starting two engines.
 ensure_dockerd() {
   "$DOCKER" info >/dev/null 2>&1 && return 0
@@ -104,13 +112,13 @@ ensure_dockerd() {
   exec {lock_fd}>"$CACHE_DIR/dockerd.lock"
   flock "$lock_fd"
   if ! "$DOCKER" info >/dev/null 2>&1; then
-    log "no Docker engine answers, starting dockerd (log: $CACHE_DIR/dockerd.log)"
+    log "no Docker engine responds, starting dockerd (log: $CACHE_DIR/dockerd.log)"
     # setsid detaches the engine so that Ctrl-C on this script leaves it up.
     setsid -f dockerd >>"$CACHE_DIR/dockerd.log" 2>&1 </dev/null
     local waited=0
     until "$DOCKER" info >/dev/null 2>&1; do
       ((waited++ < DOCKERD_WAIT * 4)) ||
-        die "dockerd did not answer within ${DOCKERD_WAIT}s, see $CACHE_DIR/dockerd.log"
+        die "dockerd did not respond within ${DOCKERD_WAIT}s, see $CACHE_DIR/dockerd.log"
       sleep 0.25
     done
   fi
@@ -205,7 +213,7 @@ EOF
   find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$root/usr/share/man/"* "$root/usr/share/info/"* "$root/usr/share/locale/"*
 
-  # debootstrap copies the host's resolv.conf and hostname; Docker mounts its
+  # debootstrap copies the host's resolv.conf and hostname. Docker mounts its
   # own at run time, so the image should carry neither.
   : >"$root/etc/resolv.conf"
   echo localhost >"$root/etc/hostname"
@@ -243,13 +251,13 @@ build_rootfs() {
 
   if ((foreign)); then
     local entry interpreter_copy=""
-    entry=$(binfmt_entry_for "$arch") || die "$arch: no qemu binfmt entry known"
+    entry=$(binfmt_entry_for "$arch") || die "$arch: no qemu binfmt entry is known for this architecture"
     ensure_binfmt "$entry"
 
     log "$arch: debootstrap first stage (limit ${limit}s in all)"
     timeout --kill-after=30 "$limit" debootstrap --foreign --arch="$arch" \
       --variant=minbase "$SUITE" "$root" "$MIRROR" >"$debootstrap_log" 2>&1 ||
-      die "$arch: debootstrap first stage failed, see $debootstrap_log"
+      die_debootstrap "$arch: debootstrap first stage failed" "$debootstrap_log"
 
     # Without the F flag the kernel opens the interpreter inside the chroot,
     # so it has to be copied there for the second stage.
@@ -266,13 +274,13 @@ build_rootfs() {
     log "$arch: debootstrap second stage under qemu (limit ${remaining}s)"
     timeout --kill-after=30 "$remaining" chroot "$root" /debootstrap/debootstrap \
       --second-stage >>"$debootstrap_log" 2>&1 ||
-      die "$arch: debootstrap second stage failed, see $debootstrap_log"
+      die_debootstrap "$arch: debootstrap second stage failed" "$debootstrap_log"
     [[ -n $interpreter_copy ]] && rm -f "$interpreter_copy"
   else
     log "$arch: debootstrap (limit ${limit}s)"
     timeout --kill-after=30 "$limit" debootstrap --arch="$arch" --variant=minbase \
       "$SUITE" "$root" "$MIRROR" >"$debootstrap_log" 2>&1 ||
-      die "$arch: debootstrap failed, see $debootstrap_log"
+      die_debootstrap "$arch: debootstrap failed" "$debootstrap_log"
   fi
   log "$arch: debootstrap took $((SECONDS - start))s"
 
@@ -295,7 +303,7 @@ import_image() {
   local platform=$1 arch=$2 tag=$3
   local context
   context=$(mktemp -d "$CACHE_DIR/context-$arch.XXXXXX")
-  # A hard link avoids copying the tarball; the cache dir is one filesystem.
+  # A hard link avoids copying the tarball, and cp covers other filesystems.
   ln "$CACHE_DIR/$SUITE-$arch.tar" "$context/rootfs.tar" 2>/dev/null ||
     cp "$CACHE_DIR/$SUITE-$arch.tar" "$context/rootfs.tar"
   cat >"$context/Dockerfile" <<EOF
