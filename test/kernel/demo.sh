@@ -10,27 +10,8 @@
 set -euo pipefail
 
 i2c_bus_folder=${1:-}
-passed=0
-failed=0
-
-pass() {
-    passed=$((passed + 1))
-    echo "ok: $1"
-}
-
-failure() {
-    failed=$((failed + 1))
-    echo "FAILED: $1"
-}
-
-# Usage: expect_equal DESCRIPTION EXPECTED ACTUAL
-expect_equal() {
-    if [[ $2 == "$3" ]]; then
-        pass "$1"
-    else
-        failure "$1 (expected '$2', got '$3')"
-    fi
-}
+# shellcheck source=test/kernel/checks.sh
+. test/kernel/checks.sh
 
 # Usage: expect_failure DESCRIPTION EXPECTED_MESSAGE_PART COMMAND...
 # Passes when COMMAND exits non-zero and its output contains the message.
@@ -162,5 +143,4 @@ fi
 
 end_uptime=$(cut -d ' ' -f 1 /proc/uptime)
 echo "demo ran from guest uptime $start_uptime s to $end_uptime s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_summary

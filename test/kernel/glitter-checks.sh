@@ -6,29 +6,11 @@
 # glitter latched. Ends with the line "N passed, N failed".
 set -euo pipefail
 
-passed=0
-failed=0
+# shellcheck source=test/kernel/checks.sh
+. test/kernel/checks.sh
+
 bus=$I2C_BUS
 glitter=(node dist/src/cli.js)
-
-pass() {
-    passed=$((passed + 1))
-    echo "ok: $1"
-}
-
-failure() {
-    failed=$((failed + 1))
-    echo "FAILED: $1"
-}
-
-# Usage: expect_equal DESCRIPTION EXPECTED ACTUAL
-expect_equal() {
-    if [[ $2 == "$3" ]]; then
-        pass "$1"
-    else
-        failure "$1 (expected '$2', got '$3')"
-    fi
-}
 
 # Usage: expect_failure DESCRIPTION EXPECTED_MESSAGE_PART COMMAND...
 # Passes when COMMAND exits 1 and its stderr and stdout contain the message part.
@@ -50,11 +32,11 @@ register() {
 
 # Prints registers FIRST..LAST as space-separated hex bytes.
 registers() {
-    local first=$1 last=$2 out=() index
+    local first=$1 last=$2 bytes=() index
     for ((index = first; index <= last; index++)); do
-        out+=("$(register "$(printf '0x%02x' "$index")")")
+        bytes+=("$(register "$(printf '0x%02x' "$index")")")
     done
-    echo "${out[*]}"
+    echo "${bytes[*]}"
 }
 
 # Prints the 18 PWM registers as decimal numbers joined by commas, like the JSON view.
@@ -125,7 +107,7 @@ doctor_status=0
 doctor=$("${glitter[@]}" doctor --bus "$bus") || doctor_status=$?
 echo "$doctor"
 expect_equal "doctor: fails without a chip" 1 "$doctor_status"
-[[ $doctor == *"FAIL  PiGlow"* ]] && pass "doctor: names the missing PiGlow" || failure "doctor: no PiGlow line"
+expect_contains "doctor: names the missing PiGlow" "FAIL  PiGlow" "$doctor"
 glitter-stub-unload
 glitter-stub-load 0x54
 
@@ -138,7 +120,7 @@ expect_failure "no permission names the group id" "belongs to group id 4242, whi
     glitter-run-as 65534:65534 "${glitter[@]}" set red 1 --bus "$bus"
 doctor=$(glitter-run-as 65534:65534 "${glitter[@]}" doctor --bus "$bus" || true)
 echo "$doctor"
-[[ $doctor == *"EACCES"* ]] && pass "doctor: reports EACCES" || failure "doctor: no EACCES line"
+expect_contains "doctor: reports EACCES" "EACCES" "$doctor"
 expect_equal "group member can write" 0 \
     "$(glitter-run-as 65534:4242 "${glitter[@]}" set red 2 --bus "$bus" >/dev/null 2>&1; echo $?)"
 chmod 600 "/dev/i2c-$bus"
@@ -147,7 +129,7 @@ chgrp 0 "/dev/i2c-$bus"
 doctor_status=0
 doctor=$("${glitter[@]}" doctor --bus "$bus") || doctor_status=$?
 echo "$doctor"
-[[ $doctor == *"OK    PiGlow"* ]] && pass "doctor: finds the chip" || failure "doctor: no OK PiGlow line"
+expect_contains "doctor: finds the chip" "OK    PiGlow" "$doctor"
 
 # --- unplug and replug under a running daemon -----------------------------------------------
 "${glitter[@]}" cpu --bus "$bus" --view json --interval 0.2 --style classic --refresh 1 >"$out" 2>"$log" &
@@ -181,9 +163,8 @@ kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
 expect_equal "replug: daemon exits 0" 0 "$status"
-grep -q '"msg":"bus write failed; retrying with backoff"' "$log" && pass "replug: failure logged" || failure "replug: no failure log"
-grep -q '"msg":"bus recovered' "$log" && pass "replug: recovery logged" || failure "replug: no recovery log"
+expect_contains "replug: failure logged" '"msg":"bus write failed; retrying with backoff"' "$(cat "$log")"
+expect_contains "replug: recovery logged" '"msg":"bus recovered' "$(cat "$log")"
 expect_equal "replug: PWM all zero after SIGTERM" "$zeros18" "$(pwm_registers)"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_summary
