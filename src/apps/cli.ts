@@ -5,7 +5,6 @@ import { resolveTarget } from "../board/piglow.js";
 import { DEFAULT_GAMMA, DEFAULT_STYLE, findStyle, STYLES } from "../visuals/visuals.js";
 import { openBoard, type BoardRequest, type OpenBoard } from "./board.js";
 import { runCpu } from "./cpu.js";
-import { formatDoctor, runDoctor } from "./doctor.js";
 import { SetupError } from "./explain.js";
 import { createLogger, type Logger } from "./log.js";
 import { clearBoard, stageLit } from "./session.js";
@@ -24,6 +23,12 @@ Usage:
                                          put the chip in shutdown when none is given
   glitter doctor [--bus N]               check the I2C set-up of this host or container,
                                          one line per check, with the fix for each failure
+  glitter launch [-- <command> [options]]
+                                         for Docker Swarm: keep a sibling container running
+                                         glitter <command> (default cpu) with the node's I2C
+                                         device, through the Docker socket; stop and remove
+                                         it on SIGTERM. Settings from the environment: see
+                                         docs/deployment.md
 
 Targets: all; a leg: top, right, left (or leg0-leg2); a ring: red, orange, yellow, green,
 blue, white (or ring0-ring5); one LED: top-red ... left-white, or its channel 0-17.
@@ -335,6 +340,8 @@ async function doctorCommand(values: Values, positionals: string[]): Promise<num
     );
   }
   const bus = numberOption("--bus", values.bus, { min: 0, max: 255, integer: true });
+  // Loaded here, so that glitter cpu does not load what only the doctor needs.
+  const { formatDoctor, runDoctor } = await import("./doctor.js");
   const results = await runDoctor({ bus });
   process.stdout.write(`${formatDoctor(results)}
 `);
@@ -397,12 +404,25 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "doctor":
         return await doctorCommand(values, rest);
+      case "launch":
+        if (values.bus !== undefined || values.emulate !== undefined || values.view !== undefined) {
+          throw new UsageError(
+            "glitter launch passes options to the child after --, as in glitter launch -- cpu --view json.",
+          );
+        }
+        {
+          const { launchSettings, runLauncher } = await import("./launch.js");
+          await runLauncher(launchSettings(rest, process.env), { log, signal: stopSignal(log) });
+        }
+        return 0;
       case undefined:
-        process.stderr.write(`glitter: missing command: cpu, set, off or doctor.\n\n${HELP}`);
+        process.stderr.write(
+          `glitter: missing command: cpu, set, off, doctor or launch.\n\n${HELP}`,
+        );
         return 2;
       default:
         throw new UsageError(
-          `Unknown command ${describeValue(command)}. Commands: cpu, set, off, doctor; see glitter --help.`,
+          `Unknown command ${describeValue(command)}. Commands: cpu, set, off, doctor, launch; see glitter --help.`,
         );
     }
   } catch (error) {

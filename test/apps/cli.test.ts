@@ -214,7 +214,7 @@ describe("command line errors", () => {
     [["set", "red", "-1"], /"-1" is not a valid value/],
     [["set", "red", "10", "--style", "bar"], /--style applies to glitter cpu only/],
     [["off", "--frames", "3"], /--frames applies to glitter cpu only/],
-    [[], /missing command: cpu, set, off or doctor/],
+    [[], /missing command: cpu, set, off, doctor or launch/],
   ];
   for (const [args, message] of cases) {
     test(`glitter ${args.join(" ")}`, () => {
