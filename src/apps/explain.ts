@@ -20,6 +20,14 @@ function busList(): string {
     : `Buses here: ${buses.map((bus) => `/dev/i2c-${bus}`).join(", ")}.`;
 }
 
+function nackMessage(code: string, path: string): string {
+  return (
+    `Nothing answered at 0x${SN3218_I2C_ADDRESS.toString(16)} on ${path} (${code}). Check ` +
+    `that the PiGlow is seated on the GPIO header, pin 1 to pin 1, or pass the bus it is on ` +
+    `with --bus N. ${busList()}`
+  );
+}
+
 /**
  * Turns a bus failure into a message that says why it failed and what to do. Other errors pass
  * through unchanged.
@@ -72,11 +80,20 @@ export function explainBusError(error: unknown, busNumber: number): unknown {
         `Address 0x54 on ${path} is claimed by a kernel driver (EBUSY), probably leds-sn3218 ` +
         `from a device-tree overlay. Remove that overlay or unbind the driver.`;
       break;
+    case "ENXIO":
+    case "ENODEV":
+      if (error.operation === "open") {
+        message =
+          `${path} exists, but no I2C adapter driver is behind it (${error.code} on open). On a ` +
+          `Raspberry Pi, enable I2C so that the adapter's module loads (i2c_bcm2835), then ` +
+          `reboot. In a container, pass in the host's own ${path} with --device.`;
+        break;
+      }
+      message = nackMessage(error.code, path);
+      break;
     default:
       message = NACK_CODES.has(error.code)
-        ? `Nothing answered at 0x${SN3218_I2C_ADDRESS.toString(16)} on ${path} (${error.code}). ` +
-          `Check that the PiGlow is seated on the GPIO header, pin 1 to pin 1, or pass the bus it ` +
-          `is on with --bus N. ${busList()}`
+        ? nackMessage(error.code, path)
         : `${error.message} Check the wiring and the bus number.`;
   }
   return new SetupError(message, { cause: error });

@@ -46,16 +46,25 @@ export class I2cBusError extends Error {
   readonly code: string;
   readonly path: string;
   readonly address: number | undefined;
+  /** `open` when opening the device failed, so errno names keep the meaning open(2) gives them. */
+  readonly operation: "open" | "transfer";
 
   constructor(
     message: string,
-    options: { code: string; path: string; address?: number; cause?: unknown },
+    options: {
+      code: string;
+      path: string;
+      address?: number;
+      cause?: unknown;
+      operation?: "open" | "transfer";
+    },
   ) {
     super(message, { cause: options.cause });
     this.name = "I2cBusError";
     this.code = options.code;
     this.path = options.path;
     this.address = options.address;
+    this.operation = options.operation ?? "transfer";
   }
 }
 

@@ -165,7 +165,12 @@ export async function openLinuxBus(busNumber: number): Promise<I2cBus> {
     await handle.close();
   } catch (error) {
     const code = errnoCode(error);
-    throw new I2cBusError(`Opening ${path} failed: ${code}.`, { code, path, cause: error });
+    throw new I2cBusError(`Opening ${path} failed: ${code}.`, {
+      code,
+      path,
+      cause: error,
+      operation: "open",
+    });
   }
   return new LinuxBus(path, busNumber, await loadAddon());
 }
