@@ -12,6 +12,9 @@
 ARG BASE=debian:trixie-slim
 
 FROM ${BASE} AS build
+# Set only where qemu-user emulates the platform: --build-arg QEMU_CPU=arm1176 makes the RUN
+# steps run on the Pi Zero's CPU, because each ARG reaches RUN as an environment variable.
+ARG QEMU_CPU
 # node-gyp compiles the i2c-bus addon against Debian's Node headers (libnode-dev).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
@@ -32,6 +35,7 @@ RUN --mount=type=secret,id=ca,required=false \
     && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE}
+ARG QEMU_CPU
 # tini as PID 1 passes docker stop's SIGTERM on to glitter, which clears the LEDs and exits.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nodejs tini \
@@ -43,7 +47,9 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # The group of /dev/i2c-1 differs between hosts, so it is added at run time: --group-add GID.
 USER glitter
-# tini warns when it is not PID 1 (as under docker run --init) unless it is a subreaper.
-ENV GLITTER_BUS=1 TINI_SUBREAPER=1 NODE_ENV=production
+# Under docker run --init, tini is not PID 1 and would warn that it cannot reap zombies.
+# Docker's init reaps them then, so TINI_VERBOSITY=0 hides the warning. TINI_SUBREAPER=1 would
+# avoid it too, but under qemu-user 7.2, which rejects that prctl call, tini then exits at start.
+ENV GLITTER_BUS=1 TINI_VERBOSITY=0 NODE_ENV=production
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/glitter/dist/src/cli.js"]
 CMD ["cpu"]
