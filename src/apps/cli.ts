@@ -326,7 +326,7 @@ async function setCommand(
     pwm: board.latchedPwm(),
     reading: undefined,
     style: off ? "off" : "set",
-    note: off ? "off" : "set",
+    note: wholeBoardOff ? "board off" : `${changes.size} LEDs`,
     bus: { ...board.traffic },
   });
   view.close();
@@ -349,25 +349,49 @@ async function doctorCommand(values: Values, positionals: string[]): Promise<num
 }
 
 /**
+ * Joins `--option -1` into `--option=-1`, which node:util's parseArgs would otherwise read as an
+ * unknown option, so that the option's own range check names it and its valid range.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (const arg of argv) {
+    const previous = args.at(-1);
+    const name = previous?.startsWith("--") === true ? previous.slice(2) : undefined;
+    const takesValue =
+      name !== undefined &&
+      Object.hasOwn(OPTIONS, name) &&
+      OPTIONS[name as keyof typeof OPTIONS].type === "string";
+    if (takesValue && /^-\d/.test(arg)) {
+      args[args.length - 1] = `${previous ?? ""}=${arg}`;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
+}
+
+/**
  * Runs one glitter command line and returns the process exit code: 0 on success (also when
  * stopped by a signal), 1 when the board cannot be used, 2 for a command line error.
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  const negative = argv.find((arg) => /^-\d/.test(arg));
+  const args = joinNegativeValues(argv);
+  const negative = args.find((arg) => /^-\d/.test(arg));
   if (negative !== undefined) {
     process.stderr.write(
-      `glitter: ${describeValue(negative)} is not a valid value: PWM, bus and option values ` +
-        `are never negative. See glitter --help.\n`,
+      `glitter: ${describeValue(negative)} is not a valid target or PWM value: targets are ` +
+        `names or channels 0-17 and PWM values 0-255. See glitter --help.\n`,
     );
     return 2;
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     // Keep the first sentence of node:util's message, which names the option.
     const first = (error as Error).message.split(/\.\s/)[0]?.replace(/\.$/, "") ?? "";
-    process.stderr.write(`glitter: ${first}. See glitter --help.\n`);
+    const sentence = first.charAt(0).toLowerCase() + first.slice(1);
+    process.stderr.write(`glitter: ${sentence}. See glitter --help.\n`);
     return 2;
   }
   const { values, positionals } = parsed;
