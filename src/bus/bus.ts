@@ -74,9 +74,14 @@ export class I2cBusError extends Error {
  */
 export const NACK_CODES: ReadonlySet<string> = new Set(["ENXIO", "EREMOTEIO", "EIO", "ENODEV"]);
 
+/** Checks a 7-bit device address, 0x03 to 0x77, the range Linux lets clients use. */
+export function checkAddress(address: unknown): number {
+  return checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+}
+
 /** Checks the arguments of {@link I2cBus.writeI2cBlock}, as every implementation must. */
 export function checkBlockWrite(address: unknown, register: unknown, data: unknown): void {
-  checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+  checkAddress(address);
   checkInteger("register", register, 0x00, 0xff);
   if (!(data instanceof Uint8Array)) {
     throw new TypeError(`data must be a Uint8Array of 1 to ${I2C_BLOCK_MAX} bytes.`);

@@ -1,5 +1,4 @@
-import { checkInteger } from "../core/check.js";
-import { checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
+import { checkAddress, checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
 import { EmulatedSn3218, Sn3218RejectError, SN3218_ADDRESS } from "./emulated-sn3218.js";
 
 /** A device on the emulated bus: receives every block write addressed to it. */
@@ -73,7 +72,7 @@ export class EmulatedBus implements I2cBus {
 
   writeQuick(address: number): Promise<void> {
     try {
-      checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+      checkAddress(address);
       this.#acknowledge(address);
     } catch (error) {
       if (error instanceof I2cBusError) {

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { checkInteger } from "../core/check.js";
-import { checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
+import { checkAddress, checkBlockWrite, hex, I2cBusError, type I2cBus } from "./bus.js";
 
 /** The part of the `i2c-bus` package's promisified bus that this adapter uses. */
 interface NativePromisifiedBus {
@@ -97,7 +97,7 @@ class LinuxBus implements I2cBus {
   }
 
   async writeQuick(address: number): Promise<void> {
-    checkInteger("address", address, 0x03, 0x77, "Use the device's 7-bit I2C address.");
+    checkAddress(address);
     await this.#transfer(address, `Quick write to ${hex(address)}`, (native) =>
       native.writeQuick(address, 0),
     );

@@ -9,7 +9,6 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
-import { pino } from "pino";
 import {
   CHILD_LAUNCHER_LABEL,
   CHILD_ROLE_LABEL,
@@ -18,6 +17,7 @@ import {
   type LaunchSettings,
 } from "../../src/apps/launch.js";
 import type { ContainerCreateBody } from "../../src/sources/docker-engine.js";
+import { memoryLogger } from "../helpers/memory-logger.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
 const IMAGE_ID = "sha256:0123456789abcdef";
@@ -270,17 +270,6 @@ interface LogLine {
   err?: { message: string };
 }
 
-function memoryLogger() {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
-}
-
 function memoryOutput() {
   const chunks: string[] = [];
   const stream = new Writable({
@@ -319,7 +308,7 @@ function settingsFor(engine: FakeEngine, changes: Partial<LaunchSettings> = {}):
 /** Runs the launcher against `engine` until the test aborts it. */
 function launch(engine: FakeEngine, settings: LaunchSettings) {
   const controller = new AbortController();
-  const { log, lines } = memoryLogger();
+  const { log, lines } = memoryLogger<LogLine>();
   const stdout = memoryOutput();
   const stderr = memoryOutput();
   const done = runLauncher(settings, {
@@ -511,7 +500,7 @@ describe("glitter launch against a fake Engine API", () => {
   });
 
   test("engine without socket raises SetupError", async () => {
-    const { log } = memoryLogger();
+    const { log } = memoryLogger<LogLine>();
     const settings = launchSettings([], {
       DOCKER_HOST: `unix://${join(scratch, "missing.sock")}`,
     });
@@ -527,7 +516,7 @@ describe("glitter launch against a fake Engine API", () => {
 
   test("launcher outside a container needs GLITTER_IMAGE", async () => {
     const engine = await startEngine();
-    const { log } = memoryLogger();
+    const { log } = memoryLogger<LogLine>();
     await assert.rejects(
       runLauncher(settingsFor(engine), {
         log,

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { pino } from "pino";
 import { createEmulatedPiGlow, type EmulatedBus } from "../../src/bus/emulated.js";
@@ -10,6 +9,7 @@ import { FrameSender } from "../../src/apps/session.js";
 import { noView } from "../../src/apps/views.js";
 import { parseProcStat } from "../../src/sources/proc-stat.js";
 import { ADDRESS, NORMAL, PWM_OUT, RESET, SHUTDOWN } from "../datasheet.js";
+import { memoryLogger } from "../helpers/memory-logger.js";
 
 interface LogLine {
   level: number;
@@ -17,17 +17,6 @@ interface LogLine {
   code?: string;
   bus?: string;
   failedAttempts?: number;
-}
-
-function memoryLogger() {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
 }
 
 /**
@@ -41,7 +30,7 @@ async function runWithFaults(options: {
   onSample?: (sample: number, bus: EmulatedBus, chip: EmulatedSn3218) => void;
 }) {
   const piglow = createEmulatedPiGlow();
-  const { log, lines } = memoryLogger();
+  const { log, lines } = memoryLogger<LogLine>();
   let sample = 0;
   let busy = 0;
   let idle = 0;
