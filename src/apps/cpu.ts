@@ -14,10 +14,7 @@ export interface CpuOptions {
   /** Stop after this many frames; undefined runs until the signal aborts. */
   readonly frames: number | undefined;
   readonly keepOnExit: boolean;
-  /**
-   * Seconds between full rewrites of every register, 0 for none. The chip cannot be read back,
-   * so this is the only way a board that lost power while the picture stood still lights again.
-   */
+  /** Seconds between full rewrites of every register, 0 for none; see {@link FrameSender}. */
   readonly refreshSeconds: number;
 }
 
@@ -72,10 +69,9 @@ async function drawFrames(
 ): Promise<number> {
   const sampler = new CpuSampler(deps.readCpu);
   await sampler.next();
-  const sender = new FrameSender(board, deps.log);
+  const sender = new FrameSender(board, deps.log, options.refreshSeconds * 1000);
   let frame = 0;
   let due = Date.now() + options.intervalMs;
-  let lastFullWrite = Date.now();
   while (options.frames === undefined || frame < options.frames) {
     try {
       await sleep(Math.max(0, due - Date.now()), undefined, { signal: deps.signal });
@@ -87,12 +83,7 @@ async function drawFrames(
       continue;
     }
     const picture = render(reading, options.visual);
-    const rewriteAll =
-      options.refreshSeconds > 0 && Date.now() - lastFullWrite >= options.refreshSeconds * 1000;
-    const sent = await sender.send(picture.pwm, rewriteAll);
-    if (sent && rewriteAll) {
-      lastFullWrite = Date.now();
-    }
+    const sent = await sender.send(picture.pwm);
     due = Math.max(due + options.intervalMs, Date.now());
     if (!sent) {
       due = Date.now() + sender.delay(options.intervalMs);

@@ -36,22 +36,24 @@ export async function clearBoard(board: OpenBoard): Promise<void> {
  * error code, and so is the recovery. After a failure the driver no longer trusts its shadow
  * copy, so the first write that succeeds re-initialises the chip: shutdown register, LED
  * control, every PWM value and the latch.
+ *
+ * With `refreshMs` above 0, every register is also sent again once that long has passed since
+ * the last full write. The chip cannot be read back, so this is the only way a board that lost
+ * power while the picture stood still lights again.
  */
 export class FrameSender {
   static readonly MAX_BACKOFF_MS = 5000;
   readonly #board: OpenBoard;
   readonly #log: Logger;
+  readonly #refreshMs: number;
   #failures = 0;
   #burstStarted = 0;
+  #lastFullWrite = Date.now();
 
-  constructor(board: OpenBoard, log: Logger) {
+  constructor(board: OpenBoard, log: Logger, refreshMs = 0) {
     this.#board = board;
     this.#log = log;
-  }
-
-  /** True while writes are failing. */
-  get failing(): boolean {
-    return this.#failures > 0;
+    this.#refreshMs = refreshMs;
   }
 
   /** Delay before the next attempt: the frame interval, doubled per failure in a row. */
@@ -64,13 +66,16 @@ export class FrameSender {
 
   /**
    * Sends `pwm` (18 values); returns false when the bus failed and the frame was not shown.
-   * With `rewriteAll`, every register is sent whatever the shadow copy says, which restores a
-   * chip that lost power or was reset without any write failing.
+   * With `rewriteAll`, or when a refresh is due, every register is sent whatever the shadow
+   * copy contains.
    */
   async send(pwm: ArrayLike<number>, rewriteAll = false): Promise<boolean> {
+    const refreshDue = this.#refreshMs > 0 && Date.now() - this.#lastFullWrite >= this.#refreshMs;
+    // After a failure the driver has invalidated its shadow, so this write is a full one too.
+    const fullWrite = rewriteAll || refreshDue || this.#failures > 0;
     stageLit(this.#board);
     this.#board.driver.setAllPwm(pwm);
-    if (rewriteAll) {
+    if (rewriteAll || refreshDue) {
       this.#board.driver.invalidate();
     }
     try {
@@ -99,6 +104,9 @@ export class FrameSender {
         "bus recovered; chip re-initialised and frame sent again",
       );
       this.#failures = 0;
+    }
+    if (fullWrite) {
+      this.#lastFullWrite = Date.now();
     }
     return true;
   }

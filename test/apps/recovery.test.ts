@@ -109,6 +109,19 @@ describe("recovery from bus faults", () => {
     assert.deepEqual(delays, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
   });
 
+  test("refresh rewrites a still picture", async () => {
+    const piglow = createEmulatedPiGlow();
+    const board = emulatedBoard(undefined, piglow);
+    const sender = new FrameSender(board, pino({ enabled: false }), 20);
+    assert.equal(await sender.send(RAMP), true);
+    const before = board.traffic.wireBytes;
+    assert.equal(await sender.send(RAMP), true);
+    assert.equal(board.traffic.wireBytes, before, "no refresh due yet: nothing sent");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(await sender.send(RAMP), true);
+    assert.equal(board.traffic.wireBytes - before, 27, "every register and the latch again");
+  });
+
   test("unplugged while changing, back lit after replug", async () => {
     const { chip, lines } = await runWithFaults({
       frames: 8,
