@@ -12,7 +12,7 @@ import { isRaspberryPi } from "./host.js";
 /** The bus a PiGlow sits on in every Raspberry Pi since the revision-2 Model B. */
 export const DEFAULT_BUS = 1;
 
-/** How the user asked for the board: `--bus N`, `--emulate`, or neither. */
+/** Board request from the command line: `--bus N`, `--emulate`, or neither. */
 export interface BoardRequest {
   readonly bus?: number | undefined;
   readonly emulate?: boolean | undefined;
@@ -23,7 +23,7 @@ export interface OpenBoard {
   readonly emulated: boolean;
   /** `/dev/i2c-N`, or `emulated`. */
   readonly path: string;
-  /** Why the emulated board was chosen, when the user did not ask for it; for one log line. */
+  /** Reason for the emulated board when the user did not request it, for one log line. */
   readonly notice: string | undefined;
   readonly driver: Sn3218;
   readonly traffic: TrafficCount;
@@ -38,7 +38,7 @@ export interface OpenBoard {
 }
 
 /**
- * Picks the bus: the composition root, and the only place that knows whether the board is real.
+ * Picks the bus: the composition root, and the only place that decides whether the board is real.
  *
  * - `--emulate`: the emulated board.
  * - `--bus N`: `/dev/i2c-N`, required; failures become a {@link SetupError} with the fix.

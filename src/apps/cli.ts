@@ -100,7 +100,7 @@ function rejectCpuOptions(values: Values, command: string | undefined): void {
   }
 }
 
-/** A command line that cannot be run as written. The message tells how to fix it. */
+/** A command line that cannot be run as written. The message contains the fix. */
 export class UsageError extends Error {
   override name = "UsageError";
 }

@@ -12,11 +12,11 @@ export interface CheckResult {
   readonly name: string;
   readonly status: CheckStatus;
   readonly detail: string;
-  /** What to do, for `warn` and `fail`. */
+  /** The fix, for `warn` and `fail`. */
   readonly fix?: string;
 }
 
-/** Where the doctor reads the host's state; tests point it at a fake root. */
+/** Root folder of the host files the doctor reads; tests point it at a fake root. */
 export interface HostPaths {
   readonly root: string;
 }
@@ -157,18 +157,18 @@ function checkBuses(root: string, chosen: number): CheckResult {
   return { name: "buses", status: "info", detail: described.join("; ") };
 }
 
-function failure(name: string, what: string, error: unknown, busNumber: number): CheckResult {
+function failure(name: string, summary: string, error: unknown, busNumber: number): CheckResult {
   const explained = explainBusError(error, busNumber);
   const code = error instanceof I2cBusError ? error.code : "";
   return {
     name,
     status: "fail",
-    detail: code === "" ? what : `${what}: ${code}`,
+    detail: code === "" ? summary : `${summary}: ${code}`,
     fix: explained instanceof Error ? explained.message : String(explained),
   };
 }
 
-/** Opens the bus and probes 0x54 with an SMBus quick write, which no register sees. */
+/** Opens the bus and probes 0x54 with an SMBus quick write, which changes no register. */
 async function checkDevice(busNumber: number): Promise<CheckResult[]> {
   const path = i2cDevicePath(busNumber);
   let bus;

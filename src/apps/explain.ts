@@ -29,7 +29,7 @@ function nackMessage(code: string, path: string): string {
 }
 
 /**
- * Turns a bus failure into a message that says why it failed and what to do. Other errors pass
+ * Turns a bus failure into a message with the cause and the fix. Other errors pass
  * through unchanged.
  */
 export function explainBusError(error: unknown, busNumber: number): unknown {

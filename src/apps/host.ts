@@ -18,7 +18,7 @@ export function listI2cBuses(devDirectory = "/dev"): number[] {
   }
 }
 
-/** The board model from the device tree, such as "Raspberry Pi 4 Model B Rev 1.4". */
+/** Returns the board model from the device tree, such as "Raspberry Pi 4 Model B Rev 1.4". */
 export function boardModel(root = "/"): string | undefined {
   try {
     return readFileSync(`${root}proc/device-tree/model`, "utf8").replace(/\0+$/, "").trim();

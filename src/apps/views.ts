@@ -1,7 +1,7 @@
 import type { CpuReading } from "../sources/proc-stat.js";
 import { drawBoard, toAnsi } from "./render.js";
 
-/** What a view shows for one frame. */
+/** Content a view shows for one frame. */
 export interface FrameReport {
   /** Frame number, from 1. */
   readonly frame: number;
@@ -26,7 +26,7 @@ export type ViewName = (typeof VIEW_NAMES)[number];
 
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
-/** One JSON object per line on `out`, for scripts and tests. */
+/** Creates a view that writes one JSON object per frame and line on `out`, for scripts. */
 export function jsonView(out: NodeJS.WritableStream): View {
   return {
     show(report) {
@@ -50,7 +50,7 @@ export function jsonView(out: NodeJS.WritableStream): View {
   };
 }
 
-/** The board drawn in colour on a terminal, redrawn in place, with a status line under it. */
+/** Creates a view that draws the board in colour on a terminal, in place, with a status line. */
 export function terminalView(out: NodeJS.WriteStream, label: string): View {
   let drawnLines = 0;
   return {

@@ -36,7 +36,7 @@ export const LEGS: readonly (readonly number[])[] = [
   [0, 1, 2, 3, 14, 12],
 ];
 
-/** Where one LED sits on the board. */
+/** Position of one LED on the board. */
 export interface LedPosition {
   readonly leg: number;
   readonly ring: number;
@@ -44,7 +44,7 @@ export interface LedPosition {
   readonly name: string;
 }
 
-/** `POSITIONS[channel]` tells the leg and ring of each channel. */
+/** `POSITIONS[channel]` is the leg and ring of each channel. */
 export const POSITIONS: readonly LedPosition[] = (() => {
   const positions: LedPosition[] = [];
   LEGS.forEach((channels, leg) => {

@@ -11,7 +11,7 @@ export const I2C_BLOCK_MAX = 32;
  * the same errors, so code written against this interface behaves alike on either.
  */
 export interface I2cBus {
-  /** Where the bus lives, for messages: `/dev/i2c-1`, or `emulated` for the emulator. */
+  /** Path of the bus, for messages: `/dev/i2c-1`, or `emulated` for the emulator. */
   readonly path: string;
 
   /**

@@ -25,9 +25,9 @@ export class Sn3218RejectError extends Error {
   override name = "Sn3218RejectError";
 }
 
-/** What an observer of the board would see, and the chip state behind it. */
+/** Visible state of the board, and the chip state behind it. */
 export interface Sn3218State {
-  /** True when bit0 of 0x00 is 0: every output is dark whatever the other registers say. */
+  /** True when bit0 of 0x00 is 0: every output is dark whatever the other registers contain. */
   readonly shutdown: boolean;
   /** Latched PWM of OUT1..OUT18, as the outputs use them. */
   readonly pwm: readonly number[];
@@ -84,7 +84,7 @@ export class EmulatedSn3218 {
     this.#written[register] = value;
   }
 
-  /** The state as the LEDs show it. */
+  /** Returns the state as the LEDs show it. */
   state(): Sn3218State {
     const shutdown = ((this.#written[REGISTER_SHUTDOWN] ?? 0) & 0x01) === 0;
     const pwm: number[] = [];
@@ -101,7 +101,7 @@ export class EmulatedSn3218 {
     return { shutdown, pwm, enabled, visible };
   }
 
-  /** The register file as written, 0x00-0x15, before latching; for tests and debugging. */
+  /** Returns the register file as written, 0x00-0x15, before latching, for tests and debugging. */
   writtenRegisters(): Uint8Array {
     return this.#written.slice();
   }

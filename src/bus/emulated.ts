@@ -20,7 +20,7 @@ export const EMULATED_NACK_CODE = "EREMOTEIO";
 
 /**
  * An I2C bus in memory. It records every transaction, delivers writes to the devices attached
- * to it, and fails as a Linux adapter would: a NACK for an address where nothing answers or
+ * to it, and fails as a Linux adapter would: a NACK for an address where no device acknowledges or
  * for a transfer the device rejects, EBADF after close. Faults can be injected for tests.
  */
 export class EmulatedBus implements I2cBus {
@@ -50,7 +50,7 @@ export class EmulatedBus implements I2cBus {
     this.#unplugged.add(address);
   }
 
-  /** Lets the device at `address` answer again. */
+  /** Lets the device at `address` acknowledge again. */
   replug(address: number): void {
     this.#unplugged.delete(address);
   }
@@ -138,7 +138,7 @@ export class EmulatedBus implements I2cBus {
   }
 }
 
-/** An emulated bus with an emulated SN3218 at 0x54, as a PiGlow presents itself. */
+/** Creates an emulated bus with an emulated SN3218 at 0x54, as on a PiGlow. */
 export function createEmulatedPiGlow(): { bus: EmulatedBus; chip: EmulatedSn3218 } {
   const bus = new EmulatedBus();
   const chip = new EmulatedSn3218();

@@ -56,7 +56,7 @@ function errnoCode(error: unknown): string {
   return "EIO";
 }
 
-/** The Linux character device path of I2C bus `busNumber`. */
+/** Returns the Linux character device path of I2C bus `busNumber`. */
 export function i2cDevicePath(busNumber: number): string {
   return `/dev/i2c-${busNumber}`;
 }
@@ -105,7 +105,7 @@ class LinuxBus implements I2cBus {
 
   async #transfer(
     address: number,
-    what: string,
+    operation: string,
     run: (native: NativePromisifiedBus) => Promise<void>,
   ): Promise<void> {
     if (this.#closed) {
@@ -121,7 +121,7 @@ class LinuxBus implements I2cBus {
       await run(this.#native);
     } catch (error) {
       const code = errnoCode(error);
-      throw new I2cBusError(`${what} on ${this.path} failed: ${code}.`, {
+      throw new I2cBusError(`${operation} on ${this.path} failed: ${code}.`, {
         code,
         path: this.path,
         address,

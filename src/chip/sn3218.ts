@@ -18,7 +18,7 @@ import {
 /** Registers 0x00-0x15, the ones whose value persists (Update and Reset only trigger). */
 const IMAGE_SIZE = LED_CONTROL_3 + 1;
 
-/** What one {@link Sn3218.update} sent. */
+/** Block writes that one {@link Sn3218.update} sent. */
 export interface UpdateResult {
   readonly writes: readonly BlockWrite[];
 }
@@ -70,7 +70,7 @@ export class Sn3218 {
     this.#wanted[SHUTDOWN] = enabled ? SHUTDOWN_NORMAL : SHUTDOWN_OFF;
   }
 
-  /** Stages the three LED Control Registers; each byte holds the enable bits of six outputs. */
+  /** Stages the three LED Control Registers; each byte contains the enable bits of six outputs. */
   setLedControl(bytes: readonly [number, number, number]): void {
     bytes.forEach((value, index) => {
       this.#wanted[LED_CONTROL_1 + index] = checkInteger(

@@ -14,7 +14,7 @@ import {
   type Wire,
 } from "../datasheet.js";
 
-/** Creates a driver on an emulated PiGlow; `drain()` returns and forgets the transactions so far. */
+/** Creates a driver on an emulated PiGlow; `drain()` returns the transactions so far and clears the log. */
 function setup() {
   const { bus, chip } = createEmulatedPiGlow();
   const driver = new Sn3218(bus);
